@@ -1,0 +1,11 @@
+// One registration function per family of op schemas (src/ir/ops/<family>.cpp).
+#pragma once
+
+namespace eq {
+void register_linalg_schemas();         // conv1d/2d, conv_transpose, linear, matmul
+void register_elementwise_schemas();    // add/sub/mul/div/pow, unary activations
+void register_normalization_schemas();  // softmax, log_softmax, layer_norm, batch_norm
+void register_pooling_schemas();        // max/avg/adaptive pools, mean/sum/amax
+void register_movement_schemas();       // reshape family, cat, slice, split, index_select, pad, upsample, clone
+void register_quant_schemas();          // quantize/dequantize per tensor and per channel
+}  // namespace eq

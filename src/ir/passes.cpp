@@ -1,0 +1,99 @@
+#include "edgequant/passes.h"
+
+#include "edgequant/kernel.h"
+
+namespace eq {
+namespace {
+
+// Q/DQ nodes on constant weights are the quantized model's structure, not arithmetic to fold.
+bool never_fold(const std::string& op) { return op.rfind("quantized_decomposed.", 0) == 0; }
+
+}  // namespace
+
+int fold_constants(Graph& g) {
+  int folded = 0;
+  std::vector<char> dead(g.nodes.size(), 0);
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    if (never_fold(node.op)) continue;
+    bool all_constant = true;
+    std::vector<ValueInfo> ins;
+    std::vector<bool> present;
+    std::vector<const Tensor*> tensors;
+    for (int v : node.inputs) {
+      if (v < 0) {
+        ins.push_back({});
+        present.push_back(false);
+        tensors.push_back(nullptr);
+        continue;
+      }
+      if (!g.is_constant(v)) {
+        all_constant = false;
+        break;
+      }
+      const Tensor& t = *g.value(v).constant;
+      ins.push_back({t.dtype(), t.shape(), &t});
+      present.push_back(true);
+      tensors.push_back(&t);
+    }
+    if (!all_constant) continue;
+    const KernelFactory* factory = find_kernel(node.op);
+    if (!factory) continue;
+    std::vector<OutputInfo> outs = infer_outputs(node, ins, present, kBatch);
+    bool is_static = true;
+    for (const auto& o : outs) is_static = is_static && shape_is_static(o.second);
+    if (!is_static) continue;
+    std::vector<Tensor> results;
+    for (const auto& o : outs) results.emplace_back(o.first, o.second);
+    KernelCreateInfo info{node, ins, present, outs, 1};
+    std::unique_ptr<OpKernel> kernel = (*factory)(info);
+    KernelContext ctx{node, tensors, {}};
+    for (Tensor& r : results) ctx.outputs.push_back(&r);
+    kernel->run(ctx);
+    for (size_t k = 0; k < results.size(); ++k) {
+      Value& out = g.value(node.outputs[k]);
+      out.constant = std::move(results[k]);
+      out.producer = -1;
+    }
+    dead[n] = 1;
+    ++folded;
+  }
+  if (folded) {
+    std::vector<Node> kept;
+    std::vector<int> remap(g.nodes.size(), -1);
+    for (size_t n = 0; n < g.nodes.size(); ++n)
+      if (!dead[n]) {
+        remap[n] = static_cast<int>(kept.size());
+        kept.push_back(std::move(g.nodes[n]));
+      }
+    g.nodes = std::move(kept);
+    for (Value& v : g.values)
+      if (v.producer >= 0) v.producer = remap[static_cast<size_t>(v.producer)];
+  }
+  return folded;
+}
+
+int remove_dead_code(Graph& g) {
+  const size_t before = g.nodes.size();
+  g.remove_dead();
+  return static_cast<int>(before - g.nodes.size());
+}
+
+int PassManager::run(Graph& g, int max_rounds) const {
+  int total = 0;
+  for (int round = 0; round < max_rounds; ++round) {
+    int changed = 0;
+    for (const Pass& p : passes_) changed += p.run(g);
+    total += changed;
+    if (!changed) break;
+  }
+  return total;
+}
+
+void run_default_passes(Graph& g) {
+  PassManager pm;
+  pm.add({"fold_constants", fold_constants}).add({"remove_dead_code", remove_dead_code});
+  pm.run(g);
+}
+
+}  // namespace eq

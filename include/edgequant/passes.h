@@ -11,6 +11,11 @@ namespace eq {
 // Evaluates every node whose inputs are all constants (with the fp32 kernels) and replaces its
 // outputs by constants. Returns the number of nodes folded.
 int fold_constants(Graph& g);
+// Folds one node if all its inputs are constants and a kernel exists: its outputs become
+// constants and the node is left in place with no outputs readers needing it (remove_dead_code
+// drops it). Returns true if folded. The importer calls this eagerly, node by node, so that
+// shape chains are constants by the time a Reshape reads them.
+bool fold_node(Graph& g, int node_index);
 // Removes nodes and values that do not contribute to the outputs. Returns the number removed.
 int remove_dead_code(Graph& g);
 

@@ -1,5 +1,7 @@
 #include "edgequant/passes.h"
 
+#include <algorithm>
+
 #include "edgequant/kernel.h"
 
 namespace eq {
@@ -10,55 +12,65 @@ bool never_fold(const std::string& op) { return op.rfind("quantized_decomposed."
 
 }  // namespace
 
+bool fold_node(Graph& g, int node_index) {
+  const Node& node = g.nodes.at(static_cast<size_t>(node_index));
+  if (never_fold(node.op)) return false;
+  std::vector<ValueInfo> ins;
+  std::vector<bool> present;
+  std::vector<const Tensor*> tensors;
+  for (int v : node.inputs) {
+    if (v < 0) {
+      ins.push_back({});
+      present.push_back(false);
+      tensors.push_back(nullptr);
+      continue;
+    }
+    if (!g.is_constant(v)) return false;
+    const Tensor& t = *g.value(v).constant;
+    ins.push_back({t.dtype(), t.shape(), &t});
+    present.push_back(true);
+    tensors.push_back(&t);
+  }
+  bool produced_elsewhere = false;
+  for (int v : node.outputs) produced_elsewhere = produced_elsewhere || g.value(v).producer != node_index;
+  if (produced_elsewhere) return false;  // already folded
+  const KernelFactory* factory = find_kernel(node.op);
+  if (!factory) return false;
+  std::vector<OutputInfo> outs = infer_outputs(node, ins, present, kBatch);
+  for (const auto& o : outs)
+    if (!shape_is_static(o.second)) return false;
+  std::vector<Tensor> results;
+  for (const auto& o : outs) results.emplace_back(o.first, o.second);
+  KernelCreateInfo info{node, ins, present, outs, 1};
+  std::unique_ptr<OpKernel> kernel = (*factory)(info);
+  KernelContext ctx{node, tensors, {}};
+  for (Tensor& r : results) ctx.outputs.push_back(&r);
+  kernel->run(ctx);
+  for (size_t k = 0; k < results.size(); ++k) {
+    Value& out = g.value(node.outputs[k]);
+    out.dtype = results[k].dtype();
+    out.shape = results[k].shape();
+    out.constant = std::move(results[k]);
+    out.producer = -1;
+  }
+  return true;
+}
+
 int fold_constants(Graph& g) {
   int folded = 0;
   std::vector<char> dead(g.nodes.size(), 0);
+  for (size_t n = 0; n < g.nodes.size(); ++n)
+    if (fold_node(g, static_cast<int>(n))) {
+      dead[n] = 1;
+      ++folded;
+    }
+  // A folded node's outputs are constants now; drop the node itself.
   for (size_t n = 0; n < g.nodes.size(); ++n) {
-    const Node& node = g.nodes[n];
-    if (never_fold(node.op)) continue;
-    bool all_constant = true;
-    std::vector<ValueInfo> ins;
-    std::vector<bool> present;
-    std::vector<const Tensor*> tensors;
-    for (int v : node.inputs) {
-      if (v < 0) {
-        ins.push_back({});
-        present.push_back(false);
-        tensors.push_back(nullptr);
-        continue;
-      }
-      if (!g.is_constant(v)) {
-        all_constant = false;
-        break;
-      }
-      const Tensor& t = *g.value(v).constant;
-      ins.push_back({t.dtype(), t.shape(), &t});
-      present.push_back(true);
-      tensors.push_back(&t);
-    }
-    if (!all_constant) continue;
-    const KernelFactory* factory = find_kernel(node.op);
-    if (!factory) continue;
-    std::vector<OutputInfo> outs = infer_outputs(node, ins, present, kBatch);
-    bool is_static = true;
-    for (const auto& o : outs) is_static = is_static && shape_is_static(o.second);
-    if (!is_static) continue;
-    std::vector<Tensor> results;
-    for (const auto& o : outs) results.emplace_back(o.first, o.second);
-    KernelCreateInfo info{node, ins, present, outs, 1};
-    std::unique_ptr<OpKernel> kernel = (*factory)(info);
-    KernelContext ctx{node, tensors, {}};
-    for (Tensor& r : results) ctx.outputs.push_back(&r);
-    kernel->run(ctx);
-    for (size_t k = 0; k < results.size(); ++k) {
-      Value& out = g.value(node.outputs[k]);
-      out.constant = std::move(results[k]);
-      out.producer = -1;
-    }
-    dead[n] = 1;
-    ++folded;
+    bool detached = !g.nodes[n].outputs.empty();
+    for (int v : g.nodes[n].outputs) detached = detached && g.value(v).producer != static_cast<int>(n);
+    if (detached) dead[n] = 1;
   }
-  if (folded) {
+  if (std::find(dead.begin(), dead.end(), 1) != dead.end()) {
     std::vector<Node> kept;
     std::vector<int> remap(g.nodes.size(), -1);
     for (size_t n = 0; n < g.nodes.size(); ++n)

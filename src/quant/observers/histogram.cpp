@@ -1,0 +1,343 @@
+// torch.ao.quantization.observer.HistogramObserver, reproduced op by op in float32 (histc binning,
+// _upscale_histogram's linspace/bucketize/bincount, _non_linear_param_search and
+// _compute_quantization_error with torch's scalar-promotion rules).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "edgequant/error.h"
+#include "edgequant/observers.h"
+#include "quant/observers/observer_util.h"
+
+namespace eq {
+
+using obs_detail::f32_from_json;
+using obs_detail::f32_to_json;
+using obs_detail::f32s_from_json;
+using obs_detail::f32s_to_json;
+
+namespace {
+
+// torch.linspace on CPU for float32: fma(step, i, start) below the halfway point and
+// fma(-step, steps - 1 - i, end) from it, one rounding each (what ATen's vectorised kernel does).
+std::vector<float> torch_linspace(float start, float end, int64_t steps) {
+  std::vector<float> v(static_cast<size_t>(steps));
+  if (steps == 1) {
+    v[0] = start;
+    return v;
+  }
+  const float step = (end - start) / static_cast<float>(steps - 1);
+  const int64_t halfway = steps / 2;
+  for (int64_t i = 0; i < steps; ++i)
+    v[static_cast<size_t>(i)] = i < halfway ? std::fma(step, static_cast<float>(i), start)
+                                            : std::fma(-step, static_cast<float>(steps - i - 1), end);
+  return v;
+}
+
+// ATen's histc edges: [lo, hi] as float32, widened by 1 each side when equal.
+std::pair<float, float> histc_edges(float lo, float hi) {
+  double l = lo, h = hi;
+  if (l == h) {
+    l -= 1;
+    h += 1;
+  }
+  return {static_cast<float>(l), static_cast<float>(h)};
+}
+
+// Adds the histc counts of data (all inside [lo, hi]) to `out` (float32, as torch's histc).
+void histc_add(const float* data, int64_t n, int bins, float lo_in, float hi_in, std::vector<float>& out) {
+  const auto [lo, hi] = histc_edges(lo_in, hi_in);
+  const float width = hi - lo;
+  const float nb = static_cast<float>(bins);
+  std::vector<uint32_t> counts(static_cast<size_t>(bins) * 4, 0);
+  uint32_t* c0 = counts.data();
+  uint32_t* c1 = c0 + bins;
+  uint32_t* c2 = c1 + bins;
+  uint32_t* c3 = c2 + bins;
+  const int32_t last = bins - 1;
+  int64_t i = 0;
+  auto flush = [&]() {
+    for (int b = 0; b < bins; ++b) {
+      const uint64_t c = static_cast<uint64_t>(c0[b]) + c1[b] + c2[b] + c3[b];
+      out[static_cast<size_t>(b)] += static_cast<float>(c);
+      c0[b] = c1[b] = c2[b] = c3[b] = 0;
+    }
+  };
+  if (!(width > 0) || !std::isfinite(width)) {
+    // Degenerate range (only reachable for |value| so large that value +- 1 rounds back).
+    out[0] += static_cast<float>(n);
+    return;
+  }
+  const int64_t kFlushEvery = int64_t{1} << 30;
+  int64_t since_flush = 0;
+#if defined(__AVX2__)
+  const __m256 vlo = _mm256_set1_ps(lo), vnb = _mm256_set1_ps(nb), vw = _mm256_set1_ps(width);
+  const __m256i vlast = _mm256_set1_epi32(last), vzero = _mm256_setzero_si256();
+  alignas(32) int32_t idx[16];
+  for (; i + 16 <= n; i += 16) {
+    // pos = (int)((x - lo) * bins / (hi - lo)), exactly ATen's float expression.
+    __m256 a = _mm256_div_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(data + i), vlo), vnb), vw);
+    __m256 b = _mm256_div_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(data + i + 8), vlo), vnb), vw);
+    __m256i ia = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvttps_epi32(a), vlast), vzero);
+    __m256i ib = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvttps_epi32(b), vlast), vzero);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(idx), ia);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 8), ib);
+    for (int k = 0; k < 16; k += 4) {
+      ++c0[idx[k]];
+      ++c1[idx[k + 1]];
+      ++c2[idx[k + 2]];
+      ++c3[idx[k + 3]];
+    }
+    since_flush += 16;
+    if (since_flush >= kFlushEvery) {
+      flush();
+      since_flush = 0;
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    const float x = data[i];
+    if (!(x >= lo && x <= hi)) continue;
+    int64_t pos = static_cast<int64_t>((x - lo) * nb / width);
+    pos = std::clamp<int64_t>(pos, 0, last);
+    ++c0[pos];
+  }
+  flush();
+}
+
+// c10::div_floor_floating (also numpy's npy_divmod floor quotient).
+float div_floor(float a, float b) {
+  const float mod = std::fmod(a, b);
+  float div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0f;
+  float fl;
+  if (div != 0) {
+    fl = std::floor(div);
+    if (div - fl > 0.5f) fl += 1.0f;
+  } else {
+    fl = std::copysign(0.0f, a / b);
+  }
+  return fl;
+}
+
+}  // namespace
+
+HistogramObserver::HistogramObserver(ObserverOptions options, int bins) : Observer(std::move(options)), bins_(bins) {
+  check(!scheme_is_per_channel(options_.scheme), "HistogramObserver: needs a per-tensor scheme");
+  check(bins >= 1, "HistogramObserver: bins must be positive");
+  hist_.assign(static_cast<size_t>(bins_), 0.0f);
+}
+
+int HistogramObserver::dst_nbins() const {
+  // 2 ** torch.iinfo(dtype).bits
+  return 1 << std::min(dtype_bits(options_.dtype), 30);
+}
+
+namespace {
+
+// torch's _upscale_histogram: `hist` over [omin, omax] re-binned into `bins` bins over [nmin, nmax].
+std::vector<float> upscale_histogram(const std::vector<float>& hist, float omin, float omax, float nmin, float nmax,
+                                     int bins) {
+  const int64_t up = HistogramObserver::kUpsampleRate;
+  const int64_t fine = static_cast<int64_t>(bins) * up;
+  const float bin_size = (omax - omin) / static_cast<float>(fine);
+  const float half = 0.5f * bin_size;
+  const auto mids = torch_linspace(omin, omax, fine + 1);
+  const auto bounds = torch_linspace(nmin, nmax, bins + 1);
+  std::vector<float> out(static_cast<size_t>(bins), 0.0f);
+  for (int64_t k = 0; k < fine; ++k) {
+    const float mid = mids[static_cast<size_t>(k)] + half;
+    // bucketize(right=True) - 1 == upper_bound - 1
+    int64_t b = (std::upper_bound(bounds.begin(), bounds.end(), mid) - bounds.begin()) - 1;
+    b = std::clamp<int64_t>(b, 0, bins - 1);
+    out[static_cast<size_t>(b)] += hist[static_cast<size_t>(k / up)] / static_cast<float>(up);
+  }
+  return out;
+}
+
+// A histogram over [min, max] expressed in the range [nmin, nmax] the way torch's
+// _combine_histograms does it (a single-valued one goes into histc's bin for that value).
+std::vector<float> to_range(const std::vector<float>& hist, float min, float max, float nmin, float nmax, int bins) {
+  if (min == nmin && max == nmax) return hist;
+  if (min == max) {
+    float total = 0;
+    for (float h : hist) total += h;
+    std::vector<float> one(static_cast<size_t>(bins), 0.0f);
+    histc_add(&min, 1, bins, nmin, nmax, one);
+    for (auto& v : one) v *= total;
+    return one;
+  }
+  return upscale_histogram(hist, min, max, nmin, nmax, bins);
+}
+
+}  // namespace
+
+void HistogramObserver::observe_f32(const float* data, const Shape&, int64_t n, std::string_view name) {
+  const auto s = obs_detail::scan_minmax(data, n);
+  if (!s.finite) obs_detail::throw_non_finite(kind(), name);
+  const bool uninitialised = min_ == std::numeric_limits<float>::infinity() ||
+                             max_ == -std::numeric_limits<float>::infinity();
+  if (uninitialised) {
+    min_ = s.min;
+    max_ = s.max;
+    std::fill(hist_.begin(), hist_.end(), 0.0f);
+    histc_add(data, n, bins_, min_, max_, hist_);
+    return;
+  }
+  const float new_min = std::min(min_, s.min);
+  const float new_max = std::max(max_, s.max);
+  std::vector<float> update(static_cast<size_t>(bins_), 0.0f);
+  histc_add(data, n, bins_, new_min, new_max, update);
+  if (new_min == min_ && new_max == max_) {
+    for (size_t b = 0; b < hist_.size(); ++b) hist_[b] += update[b];
+    return;
+  }
+  const auto transformed = to_range(hist_, min_, max_, new_min, new_max, bins_);
+  for (size_t b = 0; b < hist_.size(); ++b) hist_[b] = update[b] + transformed[b];
+  min_ = new_min;
+  max_ = new_max;
+}
+
+std::pair<float, float> HistogramObserver::search_range() const {
+  const int bins = bins_;
+  const float bin_width = (max_ - min_) / static_cast<float>(bins);
+  if (bin_width == 0.0f) return {min_, max_};  // every candidate gives min + 0 * k
+  // total = torch.sum(histogram).item(); cSum = torch.cumsum (double accumulation, float output)
+  double acc = 0;
+  std::vector<float> csum(static_cast<size_t>(bins));
+  for (int b = 0; b < bins; ++b) {
+    acc += hist_[static_cast<size_t>(b)];
+    csum[static_cast<size_t>(b)] = static_cast<float>(acc);
+  }
+  const double total = static_cast<double>(static_cast<float>(acc));
+
+  const int dst = dst_nbins();
+  const double bw_d = (static_cast<double>(max_) - static_cast<double>(min_)) / bins;
+  std::vector<float> norm(static_cast<size_t>(bins));
+  std::vector<float> density(static_cast<size_t>(bins));
+  const float bw_f = static_cast<float>(bw_d);
+  for (int b = 0; b < bins; ++b) density[static_cast<size_t>(b)] = hist_[static_cast<size_t>(b)] / bw_f;
+
+  auto get_norm = [](float db, float de, float dens) {
+    const float nrm = (de * de * de - db * db * db) / 3.0f;
+    return dens * nrm;
+  };
+  auto quant_error = [&](int ns, int ne) -> double {
+    const double dst_w = bw_d * (ne - ns + 1) / dst;
+    if (dst_w == 0.0) return 0.0;
+    const float dw = static_cast<float>(dst_w);
+    const float half_d = static_cast<float>(dst_w / 2);
+    const float neg_half_d = static_cast<float>(-dst_w / 2);
+    const float dmax = static_cast<float>(dst - 1);
+    double sum = 0;  // norm.sum()
+    for (int k = 0; k < bins; ++k) {
+      const float dens = density[static_cast<size_t>(k)];
+      const float begin = static_cast<float>(k - ns) * bw_f;
+      const float end = begin + bw_f;
+      const float bob = std::clamp(div_floor(begin, dw), 0.0f, dmax);
+      const float bob_center = (bob + 0.5f) * dw;
+      const float boe = std::clamp(div_floor(end, dw), 0.0f, dmax);
+      float nrm = 0.0f;
+      nrm += get_norm(begin - bob_center, half_d, dens);
+      nrm += (boe - bob - 1.0f) * get_norm(neg_half_d, half_d, dens);
+      const float boe_center = boe * dw + half_d;
+      nrm += get_norm(neg_half_d, end - boe_center, dens);
+      norm[static_cast<size_t>(k)] = nrm;
+      sum += nrm;
+    }
+    return static_cast<double>(static_cast<float>(sum));
+  };
+
+  const double stepsize = 1e-5;
+  double alpha = 0.0, beta = 1.0;
+  int start_bin = 0, end_bin = bins - 1;
+  double norm_min = std::numeric_limits<double>::infinity();
+  while (alpha < beta) {
+    const double next_alpha = alpha + stepsize;
+    const double next_beta = beta - stepsize;
+    const float lo_thr = static_cast<float>(next_alpha * total);
+    const float hi_thr = static_cast<float>(next_beta * total);
+    // l: first index in [start_bin, end_bin) with cSum >= lo_thr, else end_bin (cSum is monotone)
+    const auto cb = csum.begin();
+    int l = static_cast<int>(std::partition_point(cb + start_bin, cb + end_bin, [&](float v) { return v < lo_thr; }) - cb);
+    // r: last index in (start_bin, end_bin] with cSum <= hi_thr, else start_bin
+    int r = static_cast<int>(std::partition_point(cb + start_bin + 1, cb + end_bin + 1,
+                                                  [&](float v) { return !(v > hi_thr); }) - cb) - 1;
+    r = std::max(r, start_bin);
+    int next_start = start_bin, next_end = end_bin;
+    if ((l - start_bin) > (end_bin - r)) {
+      next_start = l;
+      alpha = next_alpha;
+    } else {
+      next_end = r;
+      beta = next_beta;
+    }
+    if (next_start == start_bin && next_end == end_bin) continue;
+    const double nrm = quant_error(next_start, next_end);
+    if (nrm > norm_min) break;
+    norm_min = nrm;
+    start_bin = next_start;
+    end_bin = next_end;
+  }
+  const float new_min = min_ + bin_width * static_cast<float>(start_bin);
+  const float new_max = min_ + bin_width * static_cast<float>(end_bin + 1);
+  return {new_min, new_max};
+}
+
+QParams HistogramObserver::qparams() const {
+  if (min_ == std::numeric_limits<float>::infinity() && max_ == -std::numeric_limits<float>::infinity())
+    return qparams_from({min_}, {max_}, -1);
+  const auto [lo, hi] = search_range();
+  return qparams_from({lo}, {hi}, -1);
+}
+
+std::pair<std::vector<float>, std::vector<float>> HistogramObserver::calibrated_range() const {
+  if (min_ == std::numeric_limits<float>::infinity()) return {};
+  const auto [lo, hi] = search_range();
+  return {{lo}, {hi}};
+}
+
+void HistogramObserver::reset() {
+  std::fill(hist_.begin(), hist_.end(), 0.0f);
+  min_ = std::numeric_limits<float>::infinity();
+  max_ = -std::numeric_limits<float>::infinity();
+}
+
+void HistogramObserver::merge(const Observer& other) {
+  check_mergeable(other);
+  const auto& o = static_cast<const HistogramObserver&>(other);
+  check(o.bins_ == bins_, "observer merge: different histogram bin counts");
+  if (o.min_ == std::numeric_limits<float>::infinity()) return;
+  if (min_ == std::numeric_limits<float>::infinity()) {
+    hist_ = o.hist_;
+    min_ = o.min_;
+    max_ = o.max_;
+    return;
+  }
+  const float nmin = std::min(min_, o.min_), nmax = std::max(max_, o.max_);
+  const auto a = to_range(hist_, min_, max_, nmin, nmax, bins_);
+  const auto b = to_range(o.hist_, o.min_, o.max_, nmin, nmax, bins_);
+  for (size_t k = 0; k < hist_.size(); ++k) hist_[k] = a[k] + b[k];
+  min_ = nmin;
+  max_ = nmax;
+}
+
+void HistogramObserver::save_state(nlohmann::json& j) const {
+  j["bins"] = bins_;
+  j["min"] = f32_to_json(min_);
+  j["max"] = f32_to_json(max_);
+  j["histogram"] = f32s_to_json(hist_);
+}
+
+void HistogramObserver::load_state(const nlohmann::json& j) {
+  min_ = f32_from_json(j.at("min"));
+  max_ = f32_from_json(j.at("max"));
+  hist_ = f32s_from_json(j.at("histogram"));
+  check(static_cast<int>(hist_.size()) == bins_, "observer state: histogram length does not match bins");
+}
+
+}  // namespace eq

@@ -1,0 +1,53 @@
+// The verbs of the `edgequant` command, one file each (cmd_<verb>.cpp), and helpers they share.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "cli_args.h"
+#include "edgequant/executor.h"
+#include "edgequant/graph.h"
+
+namespace eqcli {
+
+struct Verb {
+  const Command& (*command)();
+  int (*run)(const Args& args);
+};
+
+const Command& inspect_command();
+int run_inspect(const Args& args);
+const Command& run_command();
+int run_run(const Args& args);
+const Command& eval_command();
+int run_eval(const Args& args);
+const Command& bench_command();
+int run_bench(const Args& args);
+
+// All verbs, in the order `edgequant --help` lists them.
+const std::vector<Verb>& verbs();
+
+// ---- shared helpers (cli_common.cpp) ----
+
+// The --threads option (default 2; 0 = all cores) and its value.
+Option threads_option();
+int threads_from(const Args& args);
+// Loads an ONNX model, with a clear error for a missing or unreadable file.
+eq::Graph load_model(const std::string& path);
+// "1.23 MB", "512 B".
+std::string human_bytes(double bytes);
+// "1,234,567".
+std::string thousands(int64_t n);
+// printf into a std::string.
+std::string strprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// The file name part of a path.
+std::string base_name(const std::string& path);
+
+}  // namespace eqcli
+
+namespace eqcli {
+// Checks that `t` (read from `origin`) fits graph input `i` (dtype, rank, static dims); throws
+// eq::Error naming the file and the input otherwise.
+void check_model_input(const eq::Graph& g, size_t i, const eq::Tensor& t, const std::string& origin);
+// "input f32 [N,1,28,28]" for graph input/output value `id`.
+std::string describe_value(const eq::Graph& g, int id);
+}  // namespace eqcli

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -119,6 +120,14 @@ def main() -> int:
         print(f"edgequant binary not found at {binary.resolve()} (build it, or pass --build DIR); "
               "reporting PyTorch only", file=sys.stderr)
 
+    # Intra-op thread pools spin at barriers: on an oversubscribed machine a descheduled worker
+    # stalls every parallel region, and 2-thread timings were seen to be 10-1000x off. Warn.
+    load_before = os.getloadavg()[0]
+    ncpu = os.cpu_count() or 1
+    if load_before > max(0.5, ncpu - args.threads + 0.5):
+        print(f"warning: machine is busy (1-min load {load_before:.1f} on {ncpu} CPUs); "
+              f"timings with --threads {args.threads} may be far off", file=sys.stderr)
+
     results = []
     for name in names:
         row = {"model": name, "torch_b1_ms": None, "eq_b1_ms": None, "b1_speedup": None,
@@ -168,7 +177,8 @@ def main() -> int:
         print(f"note: {e}", file=out)
 
     if args.json is not None:
-        doc = {"torch_version": torch.__version__, "threads": args.threads,
+        doc = {"torch_version": torch.__version__, "threads": args.threads, "cpu_count": ncpu,
+               "loadavg_1min_before": round(load_before, 2), "loadavg_1min_after": round(os.getloadavg()[0], 2),
                "edgequant_binary": str(binary.resolve()), "edgequant_found": eq_available, "results": results}
         text = json.dumps(doc, indent=2)
         if args.json == "-":

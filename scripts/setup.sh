@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX model format
-  libopenblas-dev libdnnl-dev                     # fp32 GEMM and convolution
+  libdnnl-dev                                     # oneDNN: fp32 convolution and GEMM
   zlib1g-dev                                      # gzip'd IDX datasets, NPZ
   nlohmann-json3-dev                              # JSON (manifest, configs)
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and benchmarks

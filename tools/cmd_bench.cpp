@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <random>
 
@@ -51,6 +52,7 @@ const Command& bench_command() {
        {"--min-time", "", "SECONDS", "with adaptive iterations: time at least this long (default 1)"},
        {"--seed", "", "S", "random seed for the inputs (default 0)"},
        threads_option(),
+       {"--profile", "", "", "also time each node over the runs and print the ops that take longest"},
        {"--json", "", "", "print one JSON object instead of the report"}},
   };
   return c;
@@ -109,6 +111,27 @@ int run_bench(const Args& args) {
   mean /= static_cast<double>(ms.size());
   const double throughput = median > 0 ? static_cast<double>(batch) * 1000.0 / median : 0;
 
+  // Per-op profile: the executor calls the observer right after each node, so the time between
+  // consecutive calls is that node's time.
+  std::map<std::string, double> op_ms;
+  if (args.has("--profile")) {
+    const eq::Graph& graph = exec.graph();
+    clock::time_point prev;
+    const int64_t runs = std::max<int64_t>(10, static_cast<int64_t>(ms.size()));
+    for (int64_t r = 0; r < runs; ++r) {
+      prev = clock::now();
+      exec.run(inputs, [&](int v, const eq::Tensor&) {
+        const eq::Node& node = graph.nodes[static_cast<size_t>(graph.value(v).producer)];
+        if (node.outputs[0] != v) return;
+        const auto now = clock::now();
+        op_ms[node.op] += std::chrono::duration<double, std::milli>(now - prev).count() / static_cast<double>(runs);
+        prev = now;
+      });
+    }
+  }
+  std::vector<std::pair<std::string, double>> by_time(op_ms.begin(), op_ms.end());
+  std::sort(by_time.begin(), by_time.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+
   if (json) {
     JsonWriter j;
     j.begin_object()
@@ -122,8 +145,13 @@ int run_bench(const Args& args) {
         .field("latency_ms_mean", mean)
         .field("latency_ms_p90", p90)
         .field("throughput", throughput)
-        .field("arena_bytes", static_cast<int64_t>(exec.arena_bytes()))
-        .end_object();
+        .field("arena_bytes", static_cast<int64_t>(exec.arena_bytes()));
+    if (!by_time.empty()) {
+      j.key("profile_ms").begin_object();
+      for (const auto& [op, t] : by_time) j.field(op, t);
+      j.end_object();
+    }
+    j.end_object();
     std::puts(j.str().c_str());
     return 0;
   }
@@ -134,6 +162,10 @@ int run_bench(const Args& args) {
               mean, p90, ms.size(), static_cast<long long>(warmup));
   std::printf("throughput  %s images/s\n", thousands(static_cast<int64_t>(throughput + 0.5)).c_str());
   std::printf("arena       %s\n", human_bytes(static_cast<double>(exec.arena_bytes())).c_str());
+  if (!by_time.empty()) {
+    std::printf("\nprofile (ms per batch, by op)\n");
+    for (const auto& [op, t] : by_time) std::printf("  %9.3f  %s\n", t, op.c_str());
+  }
   return 0;
 }
 

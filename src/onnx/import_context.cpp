@@ -118,6 +118,12 @@ int NodeImport::emit(const std::string& op, std::vector<int> inputs, Attrs attrs
   ++emitted_;
   const int idx = g.add_node(op, node_name, std::move(inputs), num_outputs, std::move(attrs));
   infer_node(g, g.nodes[static_cast<size_t>(idx)]);
+  for (int v : g.nodes[static_cast<size_t>(idx)].outputs) {
+    int64_t numel = 1;
+    for (int64_t d : g.value(v).shape)
+      if (d != kBatch && (d < 0 || __builtin_mul_overflow(numel, d, &numel) || numel > (int64_t{1} << 40)))
+        throw error("output " + shape_str(g.value(v).shape) + " of " + op + " is too large");
+  }
   // Fold when every input is a constant, unless the result would be huge.
   bool small = true;
   for (int v : g.nodes[static_cast<size_t>(idx)].outputs) {
@@ -146,6 +152,13 @@ void NodeImport::bind(size_t k, int value) {
   if (o.empty()) return;
   if (static_cast<size_t>(value) >= first_value_ && g.value(value).name != o && g.find_value(o) < 0) g.value(value).name = o;
   st_.env[o] = value;
+}
+
+const std::vector<int64_t>& NodeImport::check_small(const std::vector<int64_t>& v, const std::string& what) const {
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  for (int64_t x : v)
+    if (x != kBatchToken && (x > kLimit || x < -kLimit)) throw error(what + " value " + std::to_string(x) + " is out of range");
+  return v;
 }
 
 Error NodeImport::error(const std::string& msg) const { return Error("node '" + name + "' (" + op_type + "): " + msg); }

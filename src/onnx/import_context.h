@@ -72,6 +72,10 @@ class NodeImport {
   // Makes ONNX output k refer to `value` (an alias when the value existed before this node).
   void bind(size_t k, int value);
 
+  // Throws unless every entry is within ±2^31 (kBatchToken allowed): keeps attribute arithmetic
+  // in shape inference far from int64 overflow.
+  const std::vector<int64_t>& check_small(const std::vector<int64_t>& v, const std::string& what) const;
+
   Error error(const std::string& msg) const;
   Error unsupported(const std::string& why = "") const;
   void require(bool cond, const std::string& msg) const {

@@ -73,6 +73,10 @@ void add_inputs(ImportState& st, const ::onnx::GraphProto& graph, const LoadOpti
         }
       }
     }
+    int64_t numel = 1;
+    for (int64_t d : shape)
+      check(d == kBatch || (!__builtin_mul_overflow(numel, d, &numel) && numel <= (int64_t{1} << 40)),
+            what + ": shape " + shape_str(shape) + " is too large");
     const int v = st.g.add_value(name, *dt, shape);
     st.g.inputs.push_back(v);
     st.env[name] = v;

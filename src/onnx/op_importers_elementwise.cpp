@@ -20,7 +20,7 @@ bool all_constant_foldable(const NodeImport& n) {
 // Binary ops that are evaluated on constants and mapped to an IR op otherwise ("" = constants only).
 void binary(NodeImport& n, const char* ir_op, bool arithmetic) {
   if (!*ir_op && !all_constant_foldable(n)) throw n.unsupported("op on non-constant inputs");
-  n.require(n.num_inputs() == 2, "takes 2 inputs");
+  n.require(n.num_inputs() == 2 && n.has_input(0) && n.has_input(1), "takes 2 inputs");
   if (arithmetic) reject_batch_token_arithmetic(n);
   if (all_constant_foldable(n)) {
     const int64_t fmod = n.op_type == "Mod" ? n.attr_i("fmod", 0) : 0;
@@ -32,7 +32,7 @@ void binary(NodeImport& n, const char* ir_op, bool arithmetic) {
 }
 
 void unary(NodeImport& n, const char* ir_op, Attrs attrs = {}) {
-  n.require(n.num_inputs() >= 1, "takes 1 input");
+  n.require(n.has_input(0), "takes 1 input");
   if (ce_is_unary(n.op_type) && all_constant_foldable(n)) {
     if (n.op_type == "Neg" || n.op_type == "Abs") reject_batch_token_arithmetic(n);
     n.bind(0, n.add_constant(ce_unary(n.op_type, *n.constant(0))));
@@ -63,7 +63,7 @@ void import_clip(NodeImport& n) {
 }
 
 void import_where(NodeImport& n) {
-  n.require(n.num_inputs() == 3, "takes 3 inputs");
+  n.require(n.num_inputs() == 3 && n.has_input(0) && n.has_input(1) && n.has_input(2), "takes 3 inputs");
   if (!all_constant_foldable(n)) throw n.unsupported("op on non-constant inputs");
   n.bind(0, n.add_constant(ce_where(*n.constant(0), *n.constant(1), *n.constant(2))));
 }

@@ -32,7 +32,7 @@ void emit_upsample(NodeImport& n, const std::string& mode, const std::vector<dou
     n.require(std::isfinite(s) && s > 0 && s < 1e6, "invalid scale " + std::to_string(s));
     scales[i] = s;
     if (!sizes_in.empty()) {
-      n.require(sizes_in[i] >= 0, "negative size");
+      n.require(sizes_in[i] >= 0 && sizes_in[i] <= (int64_t{1} << 31), "size " + std::to_string(sizes_in[i]) + " out of range");
       sizes[i] = sizes_in[i];
     } else {
       sizes[i] = static_cast<int64_t>(std::floor(static_cast<double>(x[i]) * s));

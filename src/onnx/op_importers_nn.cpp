@@ -16,7 +16,7 @@ Shape batch_as_token(const Shape& s) {
 }
 
 std::vector<int64_t> per_dim(const NodeImport& n, const std::string& attr, size_t k, int64_t fallback) {
-  std::vector<int64_t> v = n.attr_ints(attr, std::vector<int64_t>(k, fallback));
+  std::vector<int64_t> v = n.check_small(n.attr_ints(attr, std::vector<int64_t>(k, fallback)), "attribute '" + attr + "'");
   n.require(v.size() == k, "attribute '" + attr + "' has " + std::to_string(v.size()) + " entries, expected " + std::to_string(k));
   return v;
 }
@@ -27,7 +27,7 @@ std::vector<int64_t> resolve_pads(const NodeImport& n, const Shape& x, const std
   const size_t k = kernel.size();
   const std::string auto_pad = n.attr_s("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET") {
-    std::vector<int64_t> pads = n.attr_ints("pads", std::vector<int64_t>(2 * k, 0));
+    std::vector<int64_t> pads = n.check_small(n.attr_ints("pads", std::vector<int64_t>(2 * k, 0)), "attribute 'pads'");
     n.require(pads.size() == 2 * k, "attribute 'pads' has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * k));
     for (int64_t p : pads) n.require(p >= 0, "negative pads");
     return pads;
@@ -80,12 +80,12 @@ void import_conv_transpose(NodeImport& n) {
   if (n.has_attr("kernel_shape")) kernel = per_dim(n, "kernel_shape", k, 0);
   const std::vector<int64_t> strides = per_dim(n, "strides", k, 1), dil = per_dim(n, "dilations", k, 1);
   std::vector<int64_t> out_pad = per_dim(n, "output_padding", k, 0);
-  std::vector<int64_t> pads = n.attr_ints("pads", std::vector<int64_t>(2 * k, 0));
+  std::vector<int64_t> pads = n.check_small(n.attr_ints("pads", std::vector<int64_t>(2 * k, 0)), "attribute 'pads'");
   n.require(pads.size() == 2 * k, "attribute 'pads' has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * k));
   const std::string auto_pad = n.attr_s("auto_pad", "NOTSET");
   n.require(auto_pad == "NOTSET" || auto_pad == "VALID" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER",
             "unknown auto_pad '" + auto_pad + "'");
-  std::vector<int64_t> out_shape = n.attr_ints("output_shape", {});
+  std::vector<int64_t> out_shape = n.check_small(n.attr_ints("output_shape", {}), "attribute 'output_shape'");
   if (out_shape.size() > k) out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<std::ptrdiff_t>(k));
   n.require(out_shape.empty() || out_shape.size() == k, "attribute 'output_shape' has the wrong length");
   if (auto_pad == "VALID") pads.assign(2 * k, 0);

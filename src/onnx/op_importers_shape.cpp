@@ -38,6 +38,10 @@ Shape resolve_static_reshape(const NodeImport& n, const Shape& in, std::vector<i
 }
 
 void bind_reshape(NodeImport& n, int x, std::vector<int64_t> target, bool allowzero) {
+  n.check_small(target, "shape");
+  int64_t product = 1;
+  for (int64_t d : target)
+    if (d > 0) n.require(!__builtin_mul_overflow(product, d, &product) && product <= (int64_t{1} << 40), "target shape is too large");
   const Value& v = n.value(x);
   if (v.constant) {
     n.bind(0, n.add_constant(v.constant->reshaped(resolve_static_reshape(n, v.shape, target, allowzero))));
@@ -266,9 +270,9 @@ void import_slice(NodeImport& n) {
     n.require(steps[k] != 0, "step 0");
     Attrs a;
     a.set("dim", static_cast<int64_t>(normalize_axis(axes[k], r, "Slice")));
-    a.set("start", starts[k]);
-    a.set("end", ends[k]);
-    a.set("step", steps[k]);
+    a.set("start", std::clamp<int64_t>(starts[k], -(int64_t{1} << 62), int64_t{1} << 62));
+    a.set("end", std::clamp<int64_t>(ends[k], -(int64_t{1} << 62), int64_t{1} << 62));
+    a.set("step", n.check_small({steps[k]}, "step")[0]);
     x = n.emit1("aten.slice_copy.Tensor", {x}, a);
   }
   n.bind(0, x);
@@ -288,6 +292,7 @@ void import_split(NodeImport& n) {
     const int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
   }
+  n.check_small(sizes, "split");
   n.require(sizes.size() == n.num_outputs(), "has " + std::to_string(n.num_outputs()) + " outputs for " + std::to_string(sizes.size()) + " parts");
   if (n.constant(0)) {
     const Tensor data = *n.constant(0);  // a copy: add_constant may reallocate values
@@ -359,6 +364,7 @@ void import_pad(NodeImport& n) {
   }
   if (axes.empty())
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
+  n.check_small(pads, "pads");
   n.require(pads.size() == 2 * axes.size(), "pads has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * axes.size()));
   std::vector<int64_t> full(static_cast<size_t>(2 * r), 0);
   for (size_t k = 0; k < axes.size(); ++k) {

@@ -1,6 +1,6 @@
-// Thread count for one executor run: OpenMP loops in our kernels, OpenBLAS and oneDNN (both use
-// OpenMP or their own pools) all follow it. Set per run and restored after, so two executors with
-// different settings do not fight.
+// Thread count for one executor run: our kernels' OpenMP loops and oneDNN (built on the same
+// OpenMP runtime) follow it. Set per run and restored after, so two executors with different
+// settings do not fight.
 #pragma once
 #include <omp.h>
 

@@ -389,7 +389,7 @@ std::vector<std::string> expected_ops(const std::string& name) {
       {"resnet", {"aten.conv2d.default", "aten.relu.default", "aten.add.Tensor", "aten.linear.default"}},
       {"vit", {"aten.conv2d.default", "aten.layer_norm.default", "aten.softmax.int", "aten.gelu.default", "aten.matmul.default"}},
       {"conv1d", {"aten.conv1d.default", "aten.relu.default", "aten.max_pool1d.default", "aten.linear.default"}},
-      {"mlp", {"aten.linear.default", "aten.relu.default"}},
+      {"mlp", {"aten.flatten.using_ints", "aten.linear.default", "aten.tanh.default", "aten.sigmoid.default"}},
   };
   return ops.at(name);
 }

@@ -71,9 +71,10 @@ TEST(QParams, AffineAndSymmetricFormulas) {
   EXPECT_EQ(p.zero_point[0], 128);
   p = calculate_qparams({-1.0f}, {3.0f}, QuantizationScheme::per_tensor_symmetric, 0, 255, kDefaultQuantEps, DType::u8, true);
   EXPECT_EQ(p.zero_point[0], 127);
-  // round half to even in the zero point: min -0.5, max 0.5 over 255 steps -> -0.5/scale = -127.5 -> -128
-  p = calculate_qparams({-0.5f}, {0.5f}, QuantizationScheme::per_tensor_affine, 0, 255);
-  EXPECT_EQ(p.zero_point[0], 128);
+  // round half to even in the zero point: [-0.125, 0.875] over [0, 4]: scale 0.25, -0.125 / 0.25 = -0.5 -> -0
+  p = calculate_qparams({-0.125f}, {0.875f}, QuantizationScheme::per_tensor_affine, 0, 4, kDefaultQuantEps, DType::u8, true);
+  EXPECT_EQ(p.scale[0], 0.25f);
+  EXPECT_EQ(p.zero_point[0], 0);
   // eps floor
   p = calculate_qparams({0.0f}, {1e-9f}, QuantizationScheme::per_tensor_affine, -128, 127, 1.0f / 4096, DType::i8);
   EXPECT_EQ(p.scale[0], 1.0f / 4096);

@@ -1,6 +1,13 @@
 // torch.ao.quantization.observer.HistogramObserver, reproduced op by op in float32 (histc binning,
 // _upscale_histogram's linspace/bucketize/bincount, _non_linear_param_search and
 // _compute_quantization_error with torch's scalar-promotion rules).
+// Bit-exactness against torch/numpy needs every float op rounded on its own: no FMA contraction
+// (g++ contracts a * b + c by default, even with -std=c++20, when -mfma is on).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -1,3 +1,10 @@
+// Bit-exactness against torch/numpy needs every float op rounded on its own: no FMA contraction
+// (g++ contracts a * b + c by default, even with -std=c++20, when -mfma is on).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <cmath>
 #include <cstring>
 #include <limits>

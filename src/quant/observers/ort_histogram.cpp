@@ -2,6 +2,13 @@
 // with numpy's float32 semantics: np.histogram's linspace edges and index correction, np.arange
 // (computed in float64) for the |x| histogram's growth, merge_histogram's float32 stride
 // arithmetic, smooth_distribution and entropy with numpy's pairwise float32 sums.
+// Bit-exactness against torch/numpy needs every float op rounded on its own: no FMA contraction
+// (g++ contracts a * b + c by default, even with -std=c++20, when -mfma is on).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -51,14 +58,16 @@ void np_uniform_hist(const float* a, int64_t count, float first, float last, con
 // np.histogram with explicit (non-uniform) edges: bin i holds edges[i] <= x < edges[i+1], the last
 // bin also x == edges[n]; values outside are dropped.
 void np_edges_hist(const float* a, int64_t count, const std::vector<double>& edges, std::vector<int64_t>& hist) {
-  const size_t n = edges.size() - 1;
+  const int64_t n = static_cast<int64_t>(edges.size()) - 1;
+  // The edges are (nearly) uniform: guess the bin arithmetically, then walk to the exact one.
+  const double e0 = edges[0], inv_w = n / (edges[static_cast<size_t>(n)] - e0);
   for (int64_t i = 0; i < count; ++i) {
     const double x = a[i];
-    if (!(x >= edges[0] && x <= edges[n])) continue;
-    size_t idx = static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin());
-    idx = idx == 0 ? 0 : idx - 1;
-    if (idx >= n) idx = n - 1;
-    ++hist[idx];
+    if (!(x >= e0 && x <= edges[static_cast<size_t>(n)])) continue;
+    int64_t idx = std::clamp<int64_t>(static_cast<int64_t>((x - e0) * inv_w), 0, n - 1);
+    while (idx > 0 && x < edges[static_cast<size_t>(idx)]) --idx;
+    while (idx < n - 1 && x >= edges[static_cast<size_t>(idx + 1)]) ++idx;
+    ++hist[static_cast<size_t>(idx)];
   }
 }
 

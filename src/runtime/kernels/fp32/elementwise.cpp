@@ -266,9 +266,7 @@ void register_elementwise_kernels() {
   register_kernel("aten.sqrt.default", unary_f32([](const Attrs&) {
     return [](float v) { return std::sqrt(v); };
   }));
-  register_kernel("aten.erf.default", unary_f32([](const Attrs&) {
-    return [](float v) { return std::erf(v); };
-  }, kTranscendentalGrain));
+  register_kernel("aten.erf.default", span_kernel(ew_erf_span));
   register_kernel("aten.hardswish.default", unary_f32([](const Attrs&) {
     // ONNX HardSwish: x * max(0, min(1, x/6 + 0.5)).
     return [](float v) { return v * std::max(0.0f, std::min(1.0f, v * (1.0f / 6.0f) + 0.5f)); };
@@ -312,11 +310,7 @@ void register_elementwise_kernels() {
   });
   register_kernel("aten.gelu.default", [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
     if (info.node.attrs.s("approximate", "none") == "tanh") return span_kernel(ew_gelu_tanh_span)(info);
-    return std::make_unique<FunctionKernel>([](KernelContext& ctx) {
-      unary_run<float>(ctx.in(0), ctx.out(0), [](float v) {
-        return 0.5f * v * (1.0f + std::erf(v * 0.7071067811865476f));
-      }, kTranscendentalGrain);
-    });
+    return span_kernel(ew_gelu_span)(info);
   });
 }
 

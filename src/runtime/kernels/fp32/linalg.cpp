@@ -2,8 +2,7 @@
 //   conv1d/conv2d, conv_transpose1d/2d: oneDNN primitives built once per kernel (dnnl_conv.cpp),
 //     with the reference loops (conv_reference.cpp) as fallback when oneDNN has no implementation.
 //     EQ_CONV_REFERENCE=1 in the environment forces the reference loops (debugging).
-//   linear, matmul: OpenBLAS cblas_sgemm, row-major.
-#include <cblas.h>
+//   linear, matmul: oneDNN's sgemm, row-major (see gemm_sgemm.h for why not OpenBLAS).
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,6 +11,8 @@
 #include "../kernel_families.h"
 #include "conv_geom.h"
 #include "dnnl_conv.h"
+#include "gemm_sgemm.h"
+#include "runtime/threading.h"
 #include "edgequant/kernel.h"
 
 namespace eq {
@@ -69,9 +70,7 @@ class LinearKernel : public OpKernel {
       return;
     }
     if (k_ == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m_), static_cast<int>(n_),
-                static_cast<int>(k_), 1.f, ctx.in(0).data<float>(), static_cast<int>(k_), ctx.in(1).data<float>(),
-                static_cast<int>(k_), beta, y, static_cast<int>(n_));
+    sgemm(true, m_, n_, k_, ctx.in(0).data<float>(), k_, ctx.in(1).data<float>(), k_, beta, y, n_);
   }
 
  private:
@@ -143,10 +142,20 @@ class MatmulKernel : public OpKernel {
       std::fill(y, y + static_cast<int64_t>(off_a_.size()) * m_ * n_, 0.f);
       return;
     }
-    for (size_t t = 0; t < off_a_.size(); ++t)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m_), static_cast<int>(n_),
-                  static_cast<int>(k_), 1.f, a + off_a_[t], static_cast<int>(k_), b + off_b_[t], static_cast<int>(n_),
-                  0.f, y + static_cast<int64_t>(t) * m_ * n_, static_cast<int>(n_));
+    const long batches = static_cast<long>(off_a_.size());
+    auto one = [&](long t) {
+      sgemm(false, m_, n_, k_, a + off_a_[static_cast<size_t>(t)], k_, b + off_b_[static_cast<size_t>(t)], n_, 0.f,
+            y + static_cast<int64_t>(t) * m_ * n_, n_);
+    };
+    if (batches == 1) {
+      one(0);  // one large product: the GEMM threads itself
+      return;
+    }
+    // Many small products (attention heads): one thread per product; inside a parallel region
+    // the GEMM runs single-threaded.
+    parallel_for(batches, 1, [&](long begin, long end) {
+      for (long t = begin; t < end; ++t) one(t);
+    });
   }
 
  private:

@@ -7,6 +7,7 @@
 
 #include "../kernel_families.h"
 #include "edgequant/kernel.h"
+#include "ew_math.h"
 #include "runtime/threading.h"
 
 namespace eq {
@@ -69,8 +70,7 @@ class SoftmaxKernel : public OpKernel {
 
  private:
   void row(const float* x, float* y) const {
-    float m = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < d_; ++i) m = std::max(m, x[i]);
+    const float m = ew_max(x, static_cast<long>(d_));
     float s = 0.f;
     if (log_) {
       for (int64_t i = 0; i < d_; ++i) {
@@ -80,10 +80,7 @@ class SoftmaxKernel : public OpKernel {
       const float ls = std::log(s);
       for (int64_t i = 0; i < d_; ++i) y[i] -= ls;
     } else {
-      for (int64_t i = 0; i < d_; ++i) {
-        y[i] = std::exp(x[i] - m);
-        s += y[i];
-      }
+      s = ew_exp_shift_sum(x, y, static_cast<long>(d_), m);
       const float inv = 1.f / s;
       for (int64_t i = 0; i < d_; ++i) y[i] *= inv;
     }

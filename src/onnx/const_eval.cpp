@@ -201,6 +201,26 @@ bool ce_is_binary(const std::string& op) {
   return false;
 }
 
+namespace {
+
+// The part of ce_binary that is the same for int64 and double elements: Max, Min, the comparisons
+// and the logical ops. Leaves r unchanged for any other op.
+template <class T>
+void ce_shared_binary(const std::string& op, T x, T y, T& r) {
+  if (op == "Max") r = std::max(x, y);
+  else if (op == "Min") r = std::min(x, y);
+  else if (op == "Equal") r = x == y;
+  else if (op == "Less") r = x < y;
+  else if (op == "Greater") r = x > y;
+  else if (op == "LessOrEqual") r = x <= y;
+  else if (op == "GreaterOrEqual") r = x >= y;
+  else if (op == "And") r = (x != 0) && (y != 0);
+  else if (op == "Or") r = (x != 0) || (y != 0);
+  else if (op == "Xor") r = (x != 0) != (y != 0);
+}
+
+}  // namespace
+
 Tensor ce_binary(const std::string& op, const Tensor& a, const Tensor& b, int64_t fmod) {
   const Shape out_shape = broadcast_shapes(a.shape(), b.shape(), op);
   const std::vector<int64_t> ia = broadcast_index(a.shape(), out_shape), ib = broadcast_index(b.shape(), out_shape);
@@ -229,16 +249,7 @@ Tensor ce_binary(const std::string& op, const Tensor& a, const Tensor& b, int64_
           if (!fmod && r != 0 && ((r < 0) != (y < 0))) r += y;  // sign of the divisor
         }
       } else if (op == "Pow") r = ipow(x, y);
-      else if (op == "Max") r = std::max(x, y);
-      else if (op == "Min") r = std::min(x, y);
-      else if (op == "Equal") r = x == y;
-      else if (op == "Less") r = x < y;
-      else if (op == "Greater") r = x > y;
-      else if (op == "LessOrEqual") r = x <= y;
-      else if (op == "GreaterOrEqual") r = x >= y;
-      else if (op == "And") r = (x != 0) && (y != 0);
-      else if (op == "Or") r = (x != 0) || (y != 0);
-      else if (op == "Xor") r = (x != 0) != (y != 0);
+      else ce_shared_binary(op, x, y, r);
       out[k] = r;
     }
     return make_tensor_i64(out_dtype, out_shape, out);
@@ -254,16 +265,7 @@ Tensor ce_binary(const std::string& op, const Tensor& a, const Tensor& b, int64_
     else if (op == "Div") r = x / y;
     else if (op == "Mod") r = std::fmod(x, y);
     else if (op == "Pow") r = std::pow(x, y);
-    else if (op == "Max") r = std::max(x, y);
-    else if (op == "Min") r = std::min(x, y);
-    else if (op == "Equal") r = x == y;
-    else if (op == "Less") r = x < y;
-    else if (op == "Greater") r = x > y;
-    else if (op == "LessOrEqual") r = x <= y;
-    else if (op == "GreaterOrEqual") r = x >= y;
-    else if (op == "And") r = (x != 0) && (y != 0);
-    else if (op == "Or") r = (x != 0) || (y != 0);
-    else if (op == "Xor") r = (x != 0) != (y != 0);
+    else ce_shared_binary(op, x, y, r);
     // Float math at f32 precision, as a float kernel would compute it.
     if (out_dtype == DType::f32 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div"))
       r = op == "Add" ? static_cast<double>(static_cast<float>(x) + static_cast<float>(y))

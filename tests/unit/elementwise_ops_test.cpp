@@ -9,58 +9,14 @@
 
 #include "edgequant/kernel.h"
 #include "edgequant/ops.h"
+#include "op_test_util.h"
 
 namespace eq {
 namespace {
 
-// Runs one node through its schema and kernel; outputs start as garbage (the arena is reused).
-std::vector<Tensor> run_node(const std::string& op, const std::vector<Tensor>& ins, Attrs attrs = {},
-                             int num_outputs = 1, int64_t batch = kBatch) {
-  register_builtin_op_schemas();
-  register_builtin_kernels();
-  Node node;
-  node.name = "/test/" + op;
-  node.op = op;
-  node.attrs = std::move(attrs);
-  node.outputs.assign(static_cast<size_t>(num_outputs), 0);
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  std::vector<const Tensor*> ptrs;
-  for (const Tensor& t : ins) {
-    infos.push_back({t.dtype(), t.shape(), nullptr});
-    present.push_back(true);
-    ptrs.push_back(&t);
-  }
-  std::vector<OutputInfo> outs = infer_outputs(node, infos, present, batch);
-  std::vector<Tensor> results;
-  for (const auto& o : outs) {
-    results.emplace_back(o.first, o.second);
-    std::memset(results.back().raw(), 0xCD, results.back().nbytes());
-  }
-  const KernelFactory* f = find_kernel(op);
-  if (!f) throw Error("no kernel for " + op);
-  KernelCreateInfo info{node, infos, present, outs, 2};
-  auto kernel = (*f)(info);
-  KernelContext ctx{node, ptrs, {}};
-  for (Tensor& r : results) ctx.outputs.push_back(&r);
-  kernel->run(ctx);
-  return results;
-}
-
-Shape infer_shape(const std::string& op, const std::vector<std::pair<DType, Shape>>& ins, Attrs attrs = {}) {
-  register_builtin_op_schemas();
-  Node node;
-  node.name = "/test/infer";
-  node.op = op;
-  node.attrs = std::move(attrs);
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  for (const auto& [d, s] : ins) {
-    infos.push_back({d, s, nullptr});
-    present.push_back(true);
-  }
-  return infer_outputs(node, infos, present, kBatch).at(0).second;
-}
+using optest::infer_shape;
+using optest::run_node;
+using optest::values;
 
 std::vector<float> iota_f(int64_t n, float start = 0.0f, float step = 1.0f) {
   std::vector<float> v(static_cast<size_t>(n));
@@ -74,12 +30,6 @@ std::vector<float> random_f(int64_t n, unsigned seed, float lo = -3.0f, float hi
   std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) x = dist(rng);
   return v;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-  const T* p = t.data<T>();
-  return std::vector<T>(p, p + t.numel());
 }
 
 // Reference numpy broadcasting: element of `s` (padded to `out`'s rank) at output index `flat`.

@@ -9,6 +9,7 @@
 #include "edgequant/executor.h"
 #include "edgequant/kernel.h"
 #include "edgequant/ops.h"
+#include "op_test_util.h"
 
 namespace eq {
 namespace {
@@ -16,60 +17,9 @@ namespace {
 constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kI64Min = std::numeric_limits<int64_t>::min();
 
-std::vector<Tensor> run_node(const std::string& op, const std::vector<Tensor>& ins, Attrs attrs = {},
-                             int num_outputs = 1, int64_t batch = kBatch) {
-  register_builtin_op_schemas();
-  register_builtin_kernels();
-  Node node;
-  node.name = "/test/" + op;
-  node.op = op;
-  node.attrs = std::move(attrs);
-  node.outputs.assign(static_cast<size_t>(num_outputs), 0);
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  std::vector<const Tensor*> ptrs;
-  for (const Tensor& t : ins) {
-    infos.push_back({t.dtype(), t.shape(), nullptr});
-    present.push_back(true);
-    ptrs.push_back(&t);
-  }
-  std::vector<OutputInfo> outs = infer_outputs(node, infos, present, batch);
-  std::vector<Tensor> results;
-  for (const auto& o : outs) {
-    results.emplace_back(o.first, o.second);
-    std::memset(results.back().raw(), 0xCD, results.back().nbytes());  // the arena is not zeroed
-  }
-  const KernelFactory* f = find_kernel(op);
-  if (!f) throw Error("no kernel for " + op);
-  KernelCreateInfo info{node, infos, present, outs, 2};
-  auto kernel = (*f)(info);
-  KernelContext ctx{node, ptrs, {}};
-  for (Tensor& r : results) ctx.outputs.push_back(&r);
-  kernel->run(ctx);
-  return results;
-}
-
-Shape infer_shape(const std::string& op, const std::vector<std::pair<DType, Shape>>& ins, Attrs attrs,
-                  int64_t batch = kBatch) {
-  register_builtin_op_schemas();
-  Node node;
-  node.name = "/test/infer";
-  node.op = op;
-  node.attrs = std::move(attrs);
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  for (const auto& [d, s] : ins) {
-    infos.push_back({d, s, nullptr});
-    present.push_back(true);
-  }
-  return infer_outputs(node, infos, present, batch).at(0).second;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-  const T* p = t.data<T>();
-  return std::vector<T>(p, p + t.numel());
-}
+using optest::infer_shape;
+using optest::run_node;
+using optest::values;
 
 template <class T>
 Tensor iota(Shape s, T start = 0) {

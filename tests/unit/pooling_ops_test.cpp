@@ -8,106 +8,18 @@
 #include <random>
 
 #include "edgequant/kernel.h"
+#include "op_test_util.h"
 #include "runtime/threading.h"
 
 namespace eq {
 namespace {
 
-Tensor random_tensor(Shape s, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  Tensor t(DType::f32, std::move(s));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = d(rng);
-  return t;
-}
-
-Node make_node(const std::string& op, size_t n_inputs, Attrs attrs) {
-  Node n;
-  n.name = "/test/" + op;
-  n.op = op;
-  for (size_t i = 0; i < n_inputs; ++i) n.inputs.push_back(static_cast<int>(i));
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-// Runs one op: infers its output, creates its kernel (inputs flagged in `constant` are passed as
-// constants), runs it on 2 threads over NaN-filled output (kernels must not assume zeros), and
-// checks the inputs were left untouched. An undefined Tensor is an omitted optional input.
-Tensor run_op(const std::string& op, const std::vector<Tensor>& inputs, Attrs attrs,
-              std::vector<bool> constant = {}, std::function<std::unique_ptr<OpKernel>(const KernelCreateInfo&)> make = {}) {
-  Node node = make_node(op, inputs.size(), std::move(attrs));
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const bool has = inputs[i].defined() && (inputs[i].numel() > 0 || !inputs[i].shape().empty());
-    present.push_back(has);
-    ValueInfo vi;
-    if (has) {
-      vi.dtype = inputs[i].dtype();
-      vi.shape = inputs[i].shape();
-      if (i < constant.size() && constant[i]) vi.constant = &inputs[i];
-    }
-    infos.push_back(vi);
-  }
-  std::vector<OutputInfo> outs = infer_outputs(node, infos, present, 1);
-  EXPECT_EQ(outs.size(), 1u);
-  ScopedThreads threads(2);
-  KernelCreateInfo ci{node, infos, present, outs, 2};
-  std::unique_ptr<OpKernel> kernel;
-  if (make) {
-    kernel = make(ci);
-  } else {
-    const KernelFactory* f = find_kernel(op);
-    EXPECT_NE(f, nullptr) << op;
-    kernel = (*f)(ci);
-  }
-  EXPECT_NE(kernel, nullptr);
-  Tensor y(outs[0].first, outs[0].second);
-  for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = std::nanf("");
-  std::vector<Tensor> copies;
-  for (const Tensor& t : inputs) copies.push_back(t.defined() ? t.clone() : Tensor());
-  KernelContext ctx{node, {}, {&y}};
-  for (size_t i = 0; i < inputs.size(); ++i) ctx.inputs.push_back(present[i] ? &inputs[i] : nullptr);
-  kernel->run(ctx);
-  kernel->run(ctx);  // twice: state reused across runs must stay valid
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (present[i]) {
-      EXPECT_TRUE(copies[i].identical(inputs[i])) << "input " << i << " was modified";
-    }
-  return y;
-}
-
-void expect_close(const Tensor& got, const std::vector<float>& want, float rel = 1e-4f, float abs_tol = 1e-5f) {
-  ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
-  const float* g = got.data<float>();
-  for (size_t i = 0; i < want.size(); ++i)
-    ASSERT_NEAR(g[i], want[i], abs_tol + rel * std::fabs(want[i])) << "at flat index " << i;
-}
-
-void expect_error_naming_node(const std::function<void()>& fn, const std::string& node_name, const std::string& part) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected eq::Error mentioning '" << part << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find(node_name), std::string::npos) << msg;
-    EXPECT_NE(msg.find(part), std::string::npos) << msg;
-  }
-}
-
-std::vector<OutputInfo> infer(const std::string& op, const std::vector<Shape>& shapes, Attrs attrs,
-                              int64_t batch = kBatch) {
-  Node node = make_node(op, shapes.size(), std::move(attrs));
-  std::vector<ValueInfo> infos;
-  std::vector<bool> present;
-  for (const Shape& s : shapes) {
-    infos.push_back({DType::f32, s, nullptr});
-    present.push_back(true);
-  }
-  return infer_outputs(node, infos, present, batch);
-}
-
+using optest::expect_close;
+using optest::expect_error_naming_node;
+using optest::infer;
+using optest::make_node;
+using optest::random_tensor;
+using optest::run_op;
 
 Tensor iota(Shape s, float start = 1.f) {
   Tensor t(DType::f32, std::move(s));

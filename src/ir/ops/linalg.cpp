@@ -6,27 +6,13 @@
 
 #include "edgequant/ops.h"
 #include "op_families.h"
+#include "spatial_attrs.h"
 
 namespace eq {
 namespace {
 
-std::string list_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-// A k-element list attribute (default `fill` when absent); every element must be >= `min_value`.
-std::vector<int64_t> spatial_attr(const InferContext& ctx, const std::string& name, size_t k, int64_t fill,
-                                  int64_t min_value) {
-  std::vector<int64_t> v = ctx.node.attrs.ints(name, std::vector<int64_t>(k, fill));
-  ctx.require(v.size() == k, "attribute '" + name + "' " + list_str(v) + " must have " + std::to_string(k) +
-                                 " elements (one per spatial dim)");
-  for (int64_t e : v)
-    ctx.require(e >= min_value, "attribute '" + name + "' " + list_str(v) + " must have elements >= " +
-                                    std::to_string(min_value));
-  return v;
-}
+using ops_detail::list_str;
+using ops_detail::spatial_attr;
 
 // Padding in ONNX order [begins..., ends...] (2k elements); a k-element list means symmetric.
 std::vector<int64_t> padding_attr(const InferContext& ctx, size_t k) {
@@ -53,8 +39,8 @@ std::vector<OutputInfo> infer_conv(const InferContext& ctx, size_t k, bool trans
   ctx.require(w.shape.size() == k + 2, "weight " + shape_str(w.shape) + " must have rank " + std::to_string(k + 2));
   require_static(ctx, x.shape, 1, "input");
   require_static(ctx, w.shape, 0, "weight");
-  const std::vector<int64_t> stride = spatial_attr(ctx, "stride", k, 1, 1);
-  const std::vector<int64_t> dilation = spatial_attr(ctx, "dilation", k, 1, 1);
+  const std::vector<int64_t> stride = spatial_attr(ctx, "stride", k, std::vector<int64_t>(k, 1), 1);
+  const std::vector<int64_t> dilation = spatial_attr(ctx, "dilation", k, std::vector<int64_t>(k, 1), 1);
   const std::vector<int64_t> pad = padding_attr(ctx, k);
   const int64_t groups = ctx.node.attrs.i("groups", 1);
   ctx.require(groups >= 1, "attribute 'groups' must be >= 1, got " + std::to_string(groups));
@@ -84,7 +70,7 @@ std::vector<OutputInfo> infer_conv(const InferContext& ctx, size_t k, bool trans
   }
   std::vector<int64_t> out_pad(k, 0);
   if (transposed) {
-    out_pad = spatial_attr(ctx, "output_padding", k, 0, 0);
+    out_pad = spatial_attr(ctx, "output_padding", k, std::vector<int64_t>(k, 0), 0);
     for (size_t d = 0; d < k; ++d)
       ctx.require(out_pad[d] < stride[d] || out_pad[d] < dilation[d],
                   "output_padding " + list_str(out_pad) + " must be smaller than stride or dilation");

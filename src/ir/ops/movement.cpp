@@ -12,6 +12,7 @@
 
 #include "edgequant/ops.h"
 #include "op_families.h"
+#include "movement_geometry.h"
 
 namespace eq {
 namespace {
@@ -224,23 +225,7 @@ std::vector<OutputInfo> infer_cat(const InferContext& ctx) {
   return {{x0.dtype, out}};
 }
 
-// ONNX Slice clamping of one axis; returns {first index, count}.
-std::pair<int64_t, int64_t> slice_range(int64_t d, int64_t start, int64_t end, int64_t step) {
-  if (d == 0) return {0, 0};
-  if (start < 0) start += d;
-  if (end < 0) end += d;
-  int64_t n;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, d);
-    end = std::clamp<int64_t>(end, 0, d);
-    n = end > start ? (end - start + step - 1) / step : 0;
-  } else {
-    start = std::clamp<int64_t>(start, 0, d - 1);
-    end = std::clamp<int64_t>(end, -1, d - 1);
-    n = start > end ? (start - end + (-step) - 1) / (-step) : 0;
-  }
-  return {start, n};
-}
+using ops_detail::slice_range;
 
 std::vector<OutputInfo> infer_slice(const InferContext& ctx) {
   const ValueInfo& x = ctx.in(0);

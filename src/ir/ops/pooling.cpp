@@ -13,26 +13,13 @@
 
 #include "edgequant/ops.h"
 #include "op_families.h"
+#include "spatial_attrs.h"
 
 namespace eq {
 namespace {
 
-std::string list_str(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-std::vector<int64_t> spatial_attr(const InferContext& ctx, const std::string& name, size_t k,
-                                  const std::vector<int64_t>& fallback, int64_t min_value) {
-  std::vector<int64_t> v = ctx.node.attrs.ints(name, fallback);
-  ctx.require(v.size() == k, "attribute '" + name + "' " + list_str(v) + " must have " + std::to_string(k) +
-                                 " elements (one per spatial dim)");
-  for (int64_t e : v)
-    ctx.require(e >= min_value, "attribute '" + name + "' " + list_str(v) + " must have elements >= " +
-                                    std::to_string(min_value));
-  return v;
-}
+using ops_detail::list_str;
+using ops_detail::spatial_attr;
 
 // k spatial dims. Both pools accept `dilation` (docs/ops.md lists it for max pool only; ONNX opset 19
 // AveragePool has dilations too). count_include_pad defaults to 1 as in ATen.

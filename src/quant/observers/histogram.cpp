@@ -79,9 +79,10 @@ void histc_add(const float* data, int64_t n, int bins, float lo_in, float hi_in,
     out[0] += static_cast<float>(n);
     return;
   }
+#if defined(__AVX2__)
+  // uint32 counters: fold them into the float histogram before any can overflow.
   const int64_t kFlushEvery = int64_t{1} << 30;
   int64_t since_flush = 0;
-#if defined(__AVX2__)
   const __m256 vlo = _mm256_set1_ps(lo), vnb = _mm256_set1_ps(nb), vw = _mm256_set1_ps(width);
   const __m256i vlast = _mm256_set1_epi32(last), vzero = _mm256_setzero_si256();
   alignas(32) int32_t idx[16];

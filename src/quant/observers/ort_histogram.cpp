@@ -26,6 +26,28 @@ using obs_detail::f32s_to_json;
 
 namespace {
 
+// The histogram state PercentileObserver and EntropyObserver both keep, to and from JSON.
+void save_histogram_state(nlohmann::json& j, bool seen, float mn, float mx, float threshold,
+                          const std::vector<int64_t>& hist, const std::vector<float>& edges) {
+  j["seen"] = seen;
+  j["min"] = f32_to_json(mn);
+  j["max"] = f32_to_json(mx);
+  j["threshold"] = f32_to_json(threshold);
+  j["histogram"] = hist;
+  j["edges"] = f32s_to_json(edges);
+}
+
+void load_histogram_state(const nlohmann::json& j, bool& seen, float& mn, float& mx, float& threshold,
+                          std::vector<int64_t>& hist, std::vector<float>& edges) {
+  seen = j.at("seen").get<bool>();
+  mn = f32_from_json(j.at("min"));
+  mx = f32_from_json(j.at("max"));
+  threshold = f32_from_json(j.at("threshold"));
+  hist = j.at("histogram").get<std::vector<int64_t>>();
+  edges = f32s_from_json(j.at("edges"));
+  check(!seen || edges.size() == hist.size() + 1, "observer state: edges do not match the histogram");
+}
+
 // np.histogram(a, bins=n, range=(first, last)) for float32 data: edges and counts added to `hist`.
 std::vector<float> np_uniform_edges(float& first, float& last, int64_t n) {
   if (first == last) {
@@ -306,22 +328,11 @@ void PercentileObserver::save_state(nlohmann::json& j) const {
   j["percentile"] = percentile_;
   j["bins"] = bins_;
   j["symmetric"] = symmetric_;
-  j["seen"] = seen_;
-  j["min"] = f32_to_json(min_);
-  j["max"] = f32_to_json(max_);
-  j["threshold"] = f32_to_json(threshold_);
-  j["histogram"] = hist_;
-  j["edges"] = f32s_to_json(edges_);
+  save_histogram_state(j, seen_, min_, max_, threshold_, hist_, edges_);
 }
 
 void PercentileObserver::load_state(const nlohmann::json& j) {
-  seen_ = j.at("seen").get<bool>();
-  min_ = f32_from_json(j.at("min"));
-  max_ = f32_from_json(j.at("max"));
-  threshold_ = f32_from_json(j.at("threshold"));
-  hist_ = j.at("histogram").get<std::vector<int64_t>>();
-  edges_ = f32s_from_json(j.at("edges"));
-  check(!seen_ || edges_.size() == hist_.size() + 1, "observer state: edges do not match the histogram");
+  load_histogram_state(j, seen_, min_, max_, threshold_, hist_, edges_);
 }
 
 // ---------------- EntropyObserver ----------------
@@ -467,22 +478,11 @@ void EntropyObserver::merge(const Observer& other) {
 void EntropyObserver::save_state(nlohmann::json& j) const {
   j["bins"] = bins_;
   j["quantized_bins"] = quantized_bins_;
-  j["seen"] = seen_;
-  j["min"] = f32_to_json(min_);
-  j["max"] = f32_to_json(max_);
-  j["threshold"] = f32_to_json(threshold_);
-  j["histogram"] = hist_;
-  j["edges"] = f32s_to_json(edges_);
+  save_histogram_state(j, seen_, min_, max_, threshold_, hist_, edges_);
 }
 
 void EntropyObserver::load_state(const nlohmann::json& j) {
-  seen_ = j.at("seen").get<bool>();
-  min_ = f32_from_json(j.at("min"));
-  max_ = f32_from_json(j.at("max"));
-  threshold_ = f32_from_json(j.at("threshold"));
-  hist_ = j.at("histogram").get<std::vector<int64_t>>();
-  edges_ = f32s_from_json(j.at("edges"));
-  check(!seen_ || edges_.size() == hist_.size() + 1, "observer state: edges do not match the histogram");
+  load_histogram_state(j, seen_, min_, max_, threshold_, hist_, edges_);
 }
 
 }  // namespace eq

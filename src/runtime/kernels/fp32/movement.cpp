@@ -7,6 +7,7 @@
 
 #include "../kernel_families.h"
 #include "edgequant/kernel.h"
+#include "ir/ops/movement_geometry.h"
 #include "move_util.h"
 #include "runtime/threading.h"
 
@@ -230,22 +231,7 @@ void strided_slabs(const char* src, char* dst, int64_t outer, int64_t dim_size, 
   }
 }
 
-std::pair<int64_t, int64_t> slice_range(int64_t d, int64_t start, int64_t end, int64_t step) {
-  if (d == 0) return {0, 0};
-  if (start < 0) start += d;
-  if (end < 0) end += d;
-  int64_t n;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, d);
-    end = std::clamp<int64_t>(end, 0, d);
-    n = end > start ? (end - start + step - 1) / step : 0;
-  } else {
-    start = std::clamp<int64_t>(start, 0, d - 1);
-    end = std::clamp<int64_t>(end, -1, d - 1);
-    n = start > end ? (start - end + (-step) - 1) / (-step) : 0;
-  }
-  return {start, n};
-}
+using ops_detail::slice_range;
 
 KernelFactory slice_factory() {
   return [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {

@@ -37,7 +37,7 @@ thread_local Scratch t_scratch[2];
 
 class DnnlConvKernel : public OpKernel {
  public:
-  DnnlConvKernel(const KernelCreateInfo& info, const ConvGeom& g, bool blocked) : g_(g), blocked_(blocked) {
+  DnnlConvKernel(const KernelCreateInfo& info, const ConvGeom& g, bool blocked) : g_(g) {
     dnnl::engine& eng = cpu_engine();
     strm_ = dnnl::stream(eng);
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
@@ -151,7 +151,6 @@ class DnnlConvKernel : public OpKernel {
 
  private:
   ConvGeom g_;
-  bool blocked_;
   dnnl::stream strm_;
   dnnl::primitive prim_;
   memory::desc user_src_md_, user_dst_md_, src_md_, dst_md_;

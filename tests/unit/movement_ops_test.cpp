@@ -345,3 +345,17 @@ TEST(MovementOps, ResizeAttributes) {
 
 }  // namespace
 }  // namespace eq
+
+namespace eq {
+
+TEST(MovementOps, ReshapeToAbsurdShapeIsAnErrorNotOverflow) {
+  register_builtin_op_schemas();
+  Node n;
+  n.name = "/r";
+  n.op = "aten.reshape.default";
+  n.attrs.set("shape", std::vector<int64_t>{int64_t{1} << 40, int64_t{1} << 40, 4});
+  n.outputs = {1};
+  EXPECT_THROW(infer_outputs(n, {ValueInfo{DType::f32, {4}, nullptr}}, {true}, kBatch), Error);
+}
+
+}  // namespace eq

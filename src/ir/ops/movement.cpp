@@ -74,7 +74,9 @@ std::vector<OutputInfo> infer_reshape(const InferContext& ctx) {
     } else {
       ctx.require(t >= 0, "attribute 'shape' " + list_str(target) + " has invalid dimension " + std::to_string(t));
       out.push_back(t);
-      out_static *= t;
+      // Found by fuzzing: absurd target dims must give an error, not signed overflow.
+      ctx.require(!__builtin_mul_overflow(out_static, t, &out_static),
+                  "attribute 'shape' " + list_str(target) + " has more elements than fit in 64 bits");
     }
   }
   const std::string what = "reshape of " + shape_str(x.shape) + " to " + list_str(target);

@@ -1,7 +1,5 @@
 #include "edgequant/passes.h"
 
-#include <algorithm>
-
 #include "edgequant/kernel.h"
 
 namespace eq {
@@ -58,30 +56,20 @@ bool fold_node(Graph& g, int node_index) {
 
 int fold_constants(Graph& g) {
   int folded = 0;
-  std::vector<char> dead(g.nodes.size(), 0);
-  for (size_t n = 0; n < g.nodes.size(); ++n)
-    if (fold_node(g, static_cast<int>(n))) {
-      dead[n] = 1;
-      ++folded;
-    }
-  // A folded node's outputs are constants now; drop the node itself.
+  for (size_t n = 0; n < g.nodes.size(); ++n) folded += fold_node(g, static_cast<int>(n));
+  // Drop every node whose outputs are constants now: folded here, or earlier by the importer.
+  std::vector<int> remap(g.nodes.size(), -1);
+  std::vector<Node> kept;
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     bool detached = !g.nodes[n].outputs.empty();
     for (int v : g.nodes[n].outputs) detached = detached && g.value(v).producer != static_cast<int>(n);
-    if (detached) dead[n] = 1;
+    if (detached) continue;
+    remap[n] = static_cast<int>(kept.size());
+    kept.push_back(std::move(g.nodes[n]));
   }
-  if (std::find(dead.begin(), dead.end(), 1) != dead.end()) {
-    std::vector<Node> kept;
-    std::vector<int> remap(g.nodes.size(), -1);
-    for (size_t n = 0; n < g.nodes.size(); ++n)
-      if (!dead[n]) {
-        remap[n] = static_cast<int>(kept.size());
-        kept.push_back(std::move(g.nodes[n]));
-      }
-    g.nodes = std::move(kept);
-    for (Value& v : g.values)
-      if (v.producer >= 0) v.producer = remap[static_cast<size_t>(v.producer)];
-  }
+  g.nodes = std::move(kept);
+  for (Value& v : g.values)
+    if (v.producer >= 0) v.producer = remap[static_cast<size_t>(v.producer)];
   return folded;
 }
 

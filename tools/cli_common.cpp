@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "edgequant/onnx.h"
+#include "edgequant/quantize.h"
 #include "verbs.h"
 
 namespace eqcli {
@@ -15,6 +16,8 @@ const std::vector<Verb>& verbs() {
       {run_command, run_run},
       {eval_command, run_eval},
       {bench_command, run_bench},
+      {quantize_command, run_quantize},
+      {compare_command, run_compare},
   };
   return v;
 }
@@ -28,6 +31,17 @@ eq::Graph load_model(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) throw eq::Error(path + ": cannot open model (" + std::strerror(errno) + ")");
   if (S_ISDIR(st.st_mode)) throw eq::Error(path + ": is a directory, not an ONNX model");
   return eq::onnx::load(path);
+}
+
+bool prepare_quantized_for_execution(eq::Graph& g, bool simulate) {
+  bool qdq = false;
+  for (const eq::Node& n : g.nodes) qdq |= n.op.rfind("quantized_decomposed.", 0) == 0;
+  if (qdq && !simulate) eq::lower_to_integer(g);
+  return qdq;
+}
+
+Option simulate_option() {
+  return {"--simulate", "", "", "run a quantized (QDQ) model as fake-quant fp32 instead of integer kernels"};
 }
 
 std::string strprintf(const char* fmt, ...) {

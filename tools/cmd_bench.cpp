@@ -52,6 +52,7 @@ const Command& bench_command() {
        {"--min-time", "", "SECONDS", "with adaptive iterations: time at least this long (default 1)"},
        {"--seed", "", "S", "random seed for the inputs (default 0)"},
        threads_option(),
+       simulate_option(),
        {"--profile", "", "", "also time each node over the runs and print the ops that take longest"},
        {"--json", "", "", "print one JSON object instead of the report"}},
   };
@@ -75,6 +76,7 @@ int run_bench(const Args& args) {
   const bool json = args.has("--json");
 
   eq::Graph g = load_model(model_path);
+  [[maybe_unused]] const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::vector<eq::Tensor> inputs;
   for (int v : g.inputs) inputs.push_back(random_input(g.value(v), batch, rng));

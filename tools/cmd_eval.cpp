@@ -43,6 +43,7 @@ const Command& eval_command() {
        {"--limit", "-n", "N", "evaluate only the first N samples"},
        {"--batch", "-b", "B", "batch size (default 64)"},
        threads_option(),
+       simulate_option(),
        {"--json", "", "", "print one JSON object instead of the report"}},
   };
   return c;
@@ -62,6 +63,7 @@ int run_eval(const Args& args) {
 
   const auto t_load = std::chrono::steady_clock::now();
   eq::Graph g = load_model(model_path);
+  const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
   if (g.inputs.size() != 1)
     throw eq::Error(model_path + ": eval needs a model with one input, this one has " + std::to_string(g.inputs.size()));
   const eq::Dataset ds = args.has("--data") ? eq::load_dataset_files(*args.get("--data"), args.get("--labels", ""), !args.has("--raw"))
@@ -114,6 +116,7 @@ int run_eval(const Args& args) {
         .field("classes", classes)
         .field("batch", batch)
         .field("threads", threads)
+        .field("mode", quantized_model ? (args.has("--simulate") ? "simulate" : "integer") : "float")
         .field("top1", acc1)
         .field("top5", acc5)
         .field("correct_top1", top1)
@@ -125,7 +128,8 @@ int run_eval(const Args& args) {
     std::puts(j.str().c_str());
     return 0;
   }
-  std::printf("model     %s\n", model_path.c_str());
+  std::printf("model     %s%s\n", model_path.c_str(),
+              quantized_model ? (args.has("--simulate") ? "  (quantized, simulated in fp32)" : "  (quantized, integer kernels)") : "");
   std::printf("dataset   %s (%s of %s samples, batch %lld, %s)\n", ds.name.c_str(), thousands(n).c_str(),
               thousands(ds.size()).c_str(), static_cast<long long>(batch),
               threads == 0 ? "all cores" : (std::to_string(threads) + (threads == 1 ? " thread" : " threads")).c_str());

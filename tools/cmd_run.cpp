@@ -37,7 +37,8 @@ const Command& run_command() {
       {{"--input", "-i", "FILE.npy", "a model input (float64 is converted to float32)", true},
        {"--output", "-o", "FILE.npy", "where output 0 goes (output k > 0: FILE.<k>.npy)"},
        {"--output-dir", "", "DIR", "write every output as DIR/<name>.npy"},
-       threads_option()},
+       threads_option(),
+       simulate_option()},
   };
   return c;
 }
@@ -50,6 +51,7 @@ int run_run(const Args& args) {
   const int threads = threads_from(args);
 
   eq::Graph g = load_model(model_path);
+  [[maybe_unused]] const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
   if (input_paths.size() != g.inputs.size()) {
     std::string names;
     for (int v : g.inputs) names += (names.empty() ? "" : ", ") + describe_value(g, v);

@@ -22,6 +22,10 @@ const Command& eval_command();
 int run_eval(const Args& args);
 const Command& bench_command();
 int run_bench(const Args& args);
+const Command& quantize_command();
+int run_quantize(const Args& args);
+const Command& compare_command();
+int run_compare(const Args& args);
 
 // All verbs, in the order `edgequant --help` lists them.
 const std::vector<Verb>& verbs();
@@ -41,6 +45,11 @@ std::string thousands(int64_t n);
 std::string strprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // The file name part of a path.
 std::string base_name(const std::string& path);
+// A loaded model made ready to run: a QDQ model is lowered to integer kernels unless `simulate`
+// (fake-quant fp32: the Q/DQ pairs run in float). Returns whether the graph held Q/DQ nodes.
+bool prepare_quantized_for_execution(eq::Graph& g, bool simulate);
+// The --simulate option.
+Option simulate_option();
 
 }  // namespace eqcli
 

@@ -85,6 +85,8 @@ struct Conv2DParams {
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int32_t input_offset = 0;  // -input_zero_point
   OutputRequant out;
+  int groups = 1;   // Conv2D: grouped convolution (in/out channels divisible by groups; filter [Cout, Cin/groups, KH, KW])
+  int threads = 1;  // parallelism the kernel may use (results never depend on it)
   // (in + pad_begin + pad_end - dilation*(k-1) - 1) / stride + 1
   int out_h() const;
   int out_w() const;
@@ -95,7 +97,7 @@ struct Conv2DParams {
 // point), acc += bias, acc = MultiplyByQuantizedMultiplier(acc, m[oc]), += output_offset, clamp.
 void Conv2D(const Conv2DParams& p, const int8_t* input, const int8_t* filter, const int32_t* bias,
             int8_t* output);
-// Same, depthwise with depth multiplier 1 (in_channels == out_channels; filter [C,1,KH,KW]).
+// Same, depthwise (groups == in_channels, out_channels = multiplier × in_channels; filter [Cout,1,KH,KW]).
 void DepthwiseConv2D(const Conv2DParams& p, const int8_t* input, const int8_t* filter,
                      const int32_t* bias, int8_t* output);
 
@@ -103,6 +105,7 @@ struct FullyConnectedParams {
   int batch = 1, in_features = 0, out_features = 0;
   int32_t input_offset = 0;  // -input_zero_point
   OutputRequant out;
+  int threads = 1;  // parallelism the kernel may use (results do not depend on it)
 };
 void FullyConnected(const FullyConnectedParams& p, const int8_t* input, const int8_t* weights,
                     const int32_t* bias, int8_t* output);
@@ -184,5 +187,68 @@ void Dequantize(const int8_t* in, int64_t n, float scale, int32_t zp, float* out
 // TFLite int8 -> int8 QUANTIZE (Requantize): zp_out + MBQM(q - zp_in, QM(s_in / s_out)), clamped.
 void Requantize(const int8_t* in, int64_t n, float in_scale, int32_t in_zp, float out_scale,
                 int32_t out_zp, int8_t* out);
+
+// ------------------------------------------- graph-level extensions (lower_to_integer) ---------
+// What the IR's quantized.* ops need beyond TFLite's kernels above. Where TFLite has the op
+// (broadcasting ADD/MUL, BATCH_MATMUL, int8 QUANTIZE with a prepared multiplier) the arithmetic is
+// TFLite's; where it has none (adaptive pooling, mean over any axes, pooling that changes
+// qparams, int32 accumulators for a float activation) each function says what it does, built
+// from the same fixed-point steps.
+
+// Numpy-broadcasting ADD / MUL: shapes right-aligned, the output has their broadcast shape. Per
+// element exactly Add / Mul (TFLite's BroadcastAdd6DSlow / BroadcastMul6DSlow).
+void BroadcastAdd(const AddParams& p, const int8_t* a, const std::vector<int64_t>& a_shape,
+                  const int8_t* b, const std::vector<int64_t>& b_shape, int8_t* out);
+void BroadcastMul(const MulParams& p, const int8_t* a, const std::vector<int64_t>& a_shape,
+                  const int8_t* b, const std::vector<int64_t>& b_shape, int8_t* out);
+
+// out[i] = table[in[i] + 128] (a 256-entry table indexed by the int8 value; TFLite's LUT path).
+void LookupTable(const int8_t* table, const int8_t* in, int64_t n, int8_t* out);
+
+// Requantize with the multiplier derived once (same arithmetic as Requantize above).
+struct RequantizeParams {
+  int32_t in_zp = 0, out_zp = 0;
+  QuantizedMultiplier m;
+};
+RequantizeParams MakeRequantizeParams(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp);
+void Requantize(const RequantizeParams& p, const int8_t* in, int64_t n, int8_t* out);
+
+// TFLite int8 BATCH_MATMUL (reference_ops::BatchMatMul, one batch): a [m,k], b [k,n] row-major,
+// acc = sum (a + lhs_offset)(b + rhs_offset); out = clamp(MBQM(acc, QM(s_a*s_b/s_out)) + zp_out).
+struct MatMulParams {
+  int m = 0, k = 0, n = 0;
+  int32_t lhs_offset = 0, rhs_offset = 0;  // -zero points
+  int32_t output_offset = 0;
+  QuantizedMultiplier output;
+  int32_t act_min = -128, act_max = 127;
+};
+MatMulParams MakeMatMulParams(float s_a, int32_t zp_a, float s_b, int32_t zp_b, float s_out,
+                              int32_t zp_out);
+void MatMul(const MatMulParams& p, const int8_t* a, const int8_t* b, int8_t* out);
+
+// The multiplier MeanHW applies to sum(q - zp_in) over n elements: QM(s_in/s_out) with 1/n folded
+// in (pre-shift by min(floor(log2 n), 32, 31 + shift), truncating division by n).
+QuantizedMultiplier MeanMultiplier(float in_scale, float out_scale, int64_t n);
+// int8 mean over any set of axes (`reduce[d]` true for reduced dims), output in the input's order
+// without the reduced dims (keepdim has the same data); every output is MeanHW's arithmetic over
+// its elements, so the H,W mean of an NCHW tensor equals MeanHW bit for bit.
+void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+          float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output);
+// Adaptive average pool over NCHW planes with PyTorch's bins (start = floor(i*in/out), end =
+// ceil((i+1)*in/out)); each bin is a Mean over its taps (output [1,1] equals MeanHW).
+void AdaptiveAvgPool2D(int batch, int channels, int in_h, int in_w, int out_h, int out_w,
+                       const int8_t* input, float in_scale, int32_t in_zp, float out_scale,
+                       int32_t out_zp, int8_t* output);
+// Average pool whose output qparams differ from the input's (TFLite has none): each window is a
+// Mean over its in-bounds taps, a single rounding instead of AveragePool followed by Requantize.
+void AveragePoolRequant(const Pool2DParams& p, const int8_t* input, float in_scale, int32_t in_zp,
+                        float out_scale, int32_t out_zp, int8_t* output);
+
+// int32 accumulators of Conv2D (all groups, filter [Cout, Cin/groups, KH, KW]) and FullyConnected
+// including the bias, before requantization (p.out is ignored): for an activation applied in float.
+void Conv2DAccumulate(const Conv2DParams& p, const int8_t* input, const int8_t* filter,
+                      const int32_t* bias, int32_t* acc);
+void FullyConnectedAccumulate(const FullyConnectedParams& p, const int8_t* input,
+                              const int8_t* weights, const int32_t* bias, int32_t* acc);
 
 }  // namespace eq::intk

@@ -100,6 +100,7 @@ void register_builtin_op_schemas() {
     register_pooling_schemas();
     register_movement_schemas();
     register_quant_schemas();
+    register_quantized_schemas();
   });
 }
 

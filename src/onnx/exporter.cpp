@@ -61,18 +61,44 @@ class Exporter {
   int64_t opset_ = 17;
   std::vector<std::string> names_;
   std::set<std::string> used_;
+  std::set<std::string> node_names_;
 
+  // The graph's opset (within the supported 13 to 21), raised to what the exported ops need:
+  // 13 for QuantizeLinear/DequantizeLinear `axis` and Squeeze/Unsqueeze/Split/ReduceSum taking
+  // their axes as inputs; 14 HardSwish and Reshape allowzero; 15 Shape start/end; 17
+  // LayerNormalization; 19 Resize half_pixel_symmetric; 20 Gelu tanh; 21 int16/int4 tensors
+  // (QuantizeLinear/DequantizeLinear on them, output_dtype).
   int64_t choose_opset() const {
-    bool needs21 = false, tanh_gelu = false;
-    for (const Value& v : g_.values) needs21 = needs21 || v.dtype == DType::i16 || v.dtype == DType::i4 || v.dtype == DType::u4;
+    int64_t need = std::min<int64_t>(std::max<int64_t>(g_.opset, 13), 21);
+    auto at_least = [&need](int64_t v) { need = std::max(need, v); };
+    auto narrow = [](DType t) { return t == DType::i16 || t == DType::i4 || t == DType::u4; };
+    for (const Value& v : g_.values)
+      if (narrow(v.dtype) || (v.constant && narrow(v.constant->dtype()))) at_least(21);
     for (const Node& n : g_.nodes) {
-      if (n.op == "aten.gelu.default" && n.attrs.s("approximate", "none") != "none") tanh_gelu = true;
-      if (n.op.rfind("quantized_decomposed.quantize", 0) == 0 && n.attrs.has("dtype") && n.inputs.size() < 3) {
+      const std::string& op = n.op;
+      if (op == "aten.gelu.default" && n.attrs.s("approximate", "none") != "none") at_least(20);
+      if (op == "aten.hardswish.default") at_least(14);
+      if (op == "aten.layer_norm.default") at_least(17);
+      if (op == "aten.upsample.default" && n.attrs.s("coordinate_transformation_mode", "") == "half_pixel_symmetric") at_least(19);
+      if (op == "aten.reshape.default" || op == "aten.flatten.using_ints") {
+        std::vector<int64_t> target;
+        if (op == "aten.reshape.default") target = n.attrs.ints("shape");
+        else if (!n.outputs.empty()) target = as_target(g_.value(n.outputs[0]).shape);
+        const Shape& in_shape = n.inputs.empty() || n.inputs[0] < 0 ? Shape{} : g_.value(n.inputs[0]).shape;
+        bool zero = false, token_moved = false;
+        for (size_t i = 0; i < target.size(); ++i) {
+          zero = zero || target[i] == 0;
+          token_moved = token_moved || (target[i] == kBatchToken && !(i < in_shape.size() && in_shape[i] == kBatch));
+        }
+        if (zero) at_least(14);
+        if (token_moved || (zero && std::find(target.begin(), target.end(), kBatchToken) != target.end())) at_least(15);
+      }
+      if (op.rfind("quantized_decomposed.quantize", 0) == 0 && n.attrs.has("dtype") && (n.inputs.size() < 3 || n.inputs[2] < 0)) {
         const std::string dt = n.attrs.s("dtype", "u8");
-        needs21 = needs21 || dt == "i16" || dt == "i4" || dt == "u4";
+        if (dt == "i16" || dt == "i4" || dt == "u4") at_least(21);
       }
     }
-    return needs21 ? 21 : tanh_gelu ? 20 : 17;
+    return need;
   }
 
   std::string fresh(const std::string& base) {
@@ -131,11 +157,20 @@ class Exporter {
     return constant(make_tensor_f64(dt, {}, {value}), base);
   }
   std::string temp(const std::string& base) { return fresh(base); }
+  // ONNX Runtime rejects a model in which two nodes share a non-empty name: a repeated name
+  // (the IR does not forbid them) gets a suffix.
+  std::string unique_node_name(const std::string& base) {
+    if (base.empty() || node_names_.insert(base).second) return base;
+    for (int k = 1;; ++k) {
+      std::string c = base + "_" + std::to_string(k);
+      if (node_names_.insert(c).second) return c;
+    }
+  }
 
   NodeProto* add(const std::string& op, std::vector<std::string> ins, std::vector<std::string> outs, const std::string& name) {
     NodeProto* p = gp_->add_node();
     p->set_op_type(op);
-    p->set_name(name);
+    p->set_name(unique_node_name(name));
     while (!ins.empty() && ins.back().empty()) ins.pop_back();
     for (auto& s : ins) p->add_input(s);
     for (auto& s : outs) p->add_output(s);

@@ -83,6 +83,89 @@ void add_inputs(ImportState& st, const ::onnx::GraphProto& graph, const LoadOpti
   }
 }
 
+bool is_dequantize(const Graph& g, int v) {
+  if (v < 0) return false;
+  const int p = g.value(v).producer;
+  return p >= 0 && g.nodes[static_cast<size_t>(p)].op.rfind("quantized_decomposed.dequantize", 0) == 0;
+}
+
+// A QDQ linear, linear(x, dequantize(w), dequantize(b)), is exported as Gemm(transB=1) on rank-2
+// inputs and as Transpose + MatMul (+ Add) otherwise; its weight is not a constant, so the Gemm
+// and MatMul importers produce permute(w, [1,0]) -> matmul (-> add). This folds that back into
+// aten.linear.default when the weight comes from a dequantize, so a QDQ graph round-trips. The
+// linear keeps the ONNX node's name (Gemm: the permute's, which import named first; MatMul: its
+// own) and the ONNX output's name, which the permute's output may have taken first. Returns the
+// number of rewrites.
+int fuse_qdq_linear(ImportState& st) {
+  Graph& g = st.g;
+  const std::vector<std::vector<int>> cons = g.consumers();
+  std::unordered_map<int, std::string> onnx_name;  // value -> an ONNX tensor name bound to it
+  std::unordered_map<const void*, int> initializer_of;  // constant storage -> its initializer's value
+  for (const auto& [name, v] : st.env) {
+    onnx_name.emplace(v, name);
+    if (g.is_constant(v) && g.value(v).constant->numel() > 0) initializer_of.emplace(g.value(v).constant->raw(), v);
+  }
+  std::vector<char> is_output(g.values.size(), 0);
+  for (int v : g.outputs) is_output[static_cast<size_t>(v)] = 1;
+  auto single_reader = [&](int v) {
+    return !is_output[static_cast<size_t>(v)] && cons[static_cast<size_t>(v)].size() == 1 ? cons[static_cast<size_t>(v)][0] : -1;
+  };
+  int count = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op != "aten.matmul.default" || g.nodes[i].outputs.empty() ||
+        g.value(g.nodes[i].outputs[0]).producer != static_cast<int>(i))
+      continue;
+    const int x = g.nodes[i].inputs[0], wt = g.nodes[i].inputs[1];
+    if (x < 0 || wt < 0 || g.value(x).dtype != DType::f32 || g.value(x).shape.size() < 2) continue;
+    const int pi = g.value(wt).producer;
+    if (pi < 0 || single_reader(wt) != static_cast<int>(i)) continue;
+    const Node& perm = g.nodes[static_cast<size_t>(pi)];
+    if (perm.op != "aten.permute.default" || perm.attrs.ints("dims", {}) != std::vector<int64_t>{1, 0}) continue;
+    const int w = perm.inputs[0];
+    if (!is_dequantize(g, w) || g.value(w).shape.size() != 2) continue;
+    const int64_t out = g.value(w).shape[0];
+    const std::string name = g.nodes[i].name == perm.name + "_1" ? perm.name : g.nodes[i].name;
+    const int y = g.nodes[i].outputs[0];
+    int target = static_cast<int>(i), bias = kNoValue;
+    if (const int a = single_reader(y); a >= 0) {
+      const Node& add = g.nodes[static_cast<size_t>(a)];
+      if (add.op == "aten.add.Tensor" && add.inputs.size() == 2 && add.inputs[0] == y && add.inputs[1] != y) {
+        const int b = add.inputs[1];
+        const Value& bv = g.value(b);
+        if (bv.dtype == DType::f32 && bv.shape == Shape{out} && (is_dequantize(g, b) || g.is_constant(b))) {
+          target = a;
+          bias = b;
+          // A float bias of a Gemm was copied into a new constant (sharing storage, scaled by
+          // beta = 1): use the initializer itself, with its name.
+          if (g.is_constant(b) && bv.constant->numel() > 0)
+            if (auto it = initializer_of.find(bv.constant->raw()); it != initializer_of.end()) {
+              const Value& init = g.value(it->second);
+              if (init.dtype == DType::f32 && init.shape == bv.shape) bias = it->second;
+            }
+        }
+      }
+    }
+    Node& n = g.nodes[static_cast<size_t>(target)];
+    n.op = "aten.linear.default";
+    n.inputs = {x, w, bias};
+    n.attrs = Attrs();
+    n.name = name;
+    n.module = module_path_from_node_name(name);
+    infer_node(g, n);
+    if (target != static_cast<int>(i)) g.value(y).producer = -1;  // the matmul is now dead
+    const int fused_out = n.outputs[0];
+    if (auto it = onnx_name.find(fused_out); it != onnx_name.end() && g.value(fused_out).name != it->second) {
+      const int holder = g.find_value(it->second);
+      if (holder == wt || holder == y) {  // a value about to die holds the name: take it over
+        g.value(holder).name = g.unique_value_name(it->second + "/unfused");
+        g.value(fused_out).name = it->second;
+      }
+    }
+    ++count;
+  }
+  return count;
+}
+
 std::string node_name(const ::onnx::NodeProto& n, int index) {
   return n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
 }
@@ -192,6 +275,7 @@ Graph import_model(const ::onnx::ModelProto& model, const std::string& origin, c
   for (int i = 0; i < graph.node_size(); ++i) names.push_back(node_name(graph.node(i), i));
   for (int i : topo_order(graph, st, names)) import_node(st, graph.node(i), names[static_cast<size_t>(i)], opset);
   bind_outputs(st, graph);
+  fuse_qdq_linear(st);  // before remove_dead renumbers the values st.env refers to
   Graph& g = st.g;
   g.remove_dead();
   const int fused = fuse_matmul_linear(g) + fuse_gelu(g);

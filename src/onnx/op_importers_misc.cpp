@@ -130,21 +130,35 @@ int as_scalar_if_single(NodeImport& n, size_t i) {
 void import_qdq(NodeImport& n, bool quantize) {
   if (n.attr_i("block_size", 0) > 0) throw n.unsupported("blocked quantization (block_size > 0)");
   const Shape scale = n.shape(1);  // a copy: emitting may reallocate values
-  const bool per_tensor = scale.empty() || (scale.size() == 1 && scale[0] == 1);
+  // A [1] scale reads as per tensor (many exporters write scalars that way), unless an explicit
+  // `axis` names a dimension of size 1: that is a per-channel quantization of one channel (a
+  // conv or linear with one output), which edgequant's exporter writes so, and which must come
+  // back per channel.
+  bool one_channel = false;
+  if (scale.size() == 1 && scale[0] == 1 && n.has_attr("axis")) {
+    const int64_t r = n.rank(0), axis = n.attr_i("axis", 1);
+    one_channel = axis >= -r && axis < r && n.shape(0)[static_cast<size_t>(axis < 0 ? axis + r : axis)] == 1;
+  }
+  const bool per_tensor = scale.empty() || (scale.size() == 1 && scale[0] == 1 && !one_channel);
   if (!per_tensor && scale.size() != 1) throw n.unsupported("scale of shape " + shape_str(scale));
   if (n.has_input(2)) n.require(n.shape(2) == scale, "zero point shape " + shape_str(n.shape(2)) + " differs from scale shape " + shape_str(scale));
   Attrs a;
   if (!per_tensor) a.set("axis", static_cast<int64_t>(normalize_axis(n.attr_i("axis", 1), n.rank(0), n.op_type)));
-  if (quantize) {
+  // The quantized dtype is the zero point's when there is one (convert_pt2e's form: no `dtype`
+  // attribute then, so a round trip gives back the same node); without one it is output_dtype
+  // (opset 21) or ONNX's default u8, kept as attribute `dtype`.
+  if (quantize && !n.has_input(2)) {
     DType out = DType::u8;
-    if (n.has_input(2)) {
-      out = n.dtype(2);
-    } else if (const int64_t od = n.attr_i("output_dtype", 0); od != 0) {
+    if (const int64_t od = n.attr_i("output_dtype", 0); od != 0) {
       const std::optional<DType> dt = dtype_from_onnx(static_cast<int32_t>(od));
       if (!dt) throw n.unsupported("output_dtype " + onnx_type_name(static_cast<int32_t>(od)));
       out = *dt;
     }
     a.set("dtype", std::string(dtype_name(out)));
+  } else if (quantize && n.has_attr("output_dtype")) {
+    const std::optional<DType> dt = dtype_from_onnx(static_cast<int32_t>(n.attr_i("output_dtype", 0)));
+    n.require(dt && *dt == n.dtype(2), "output_dtype " + onnx_type_name(static_cast<int32_t>(n.attr_i("output_dtype", 0))) +
+                                           " differs from the zero point's " + std::string(dtype_name(n.dtype(2))));
   }
   const std::string op = std::string("quantized_decomposed.") + (quantize ? "quantize" : "dequantize") +
                          (per_tensor ? "_per_tensor.default" : "_per_channel.default");

@@ -35,6 +35,7 @@ void register_builtin_kernels() {
     register_pooling_kernels();
     register_movement_kernels();
     register_quant_kernels();
+    register_quantized_kernels();
   });
 }
 

@@ -8,4 +8,5 @@ void register_normalization_schemas();  // softmax, log_softmax, layer_norm, bat
 void register_pooling_schemas();        // max/avg/adaptive pools, mean/sum/amax
 void register_movement_schemas();       // reshape family, cat, slice, split, index_select, pad, upsample, clone
 void register_quant_schemas();          // quantize/dequantize per tensor and per channel
+void register_quantized_schemas();      // integer ops (quantized.*) emitted by lower_to_integer
 }  // namespace eq

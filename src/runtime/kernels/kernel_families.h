@@ -9,4 +9,5 @@ void register_normalization_kernels();
 void register_pooling_kernels();
 void register_movement_kernels();
 void register_quant_kernels();
+void register_quantized_kernels();  // integer ops (src/runtime/kernels/int/graph_*.cpp)
 }  // namespace eq

@@ -1,9 +1,11 @@
 // int8 average / max pooling (NCHW) and spatial mean, TFLite reference_integer_ops::AveragePool /
-// MaxPool / Mean arithmetic.
+// MaxPool / Mean arithmetic, and the mean-based extensions (any axes, adaptive pool, pooling that
+// changes qparams) sharing MeanHW's multiplier.
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "edgequant/int_kernels.h"
 
@@ -57,28 +59,135 @@ void MaxPool(const Pool2DParams& p, const int8_t* input, int8_t* output) {
   pool<true>(p, input, output);
 }
 
-void MeanHW(int batch, int channels, int h, int w, const int8_t* input, float in_scale,
-            int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
+QuantizedMultiplier MeanMultiplier(float in_scale, float out_scale, int64_t n) {
   const QuantizedMultiplier m =
       QuantizeMultiplier(static_cast<double>(in_scale) / static_cast<double>(out_scale));
+  if (n <= 0) return {0, 0};
+  // Fold 1/n into the multiplier: pre-shift by floor(log2 n) (at most 32, and at most 31 + shift;
+  // QuantizeMultiplier flushes shifts below -31, so this is >= 0) then divide the multiplier by n
+  // with truncation.
+  int pre = std::bit_width(static_cast<uint64_t>(n)) - 1;
+  pre = std::min(pre, 32);
+  pre = std::min(pre, 31 + m.shift);
+  QuantizedMultiplier r;
+  r.multiplier = static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << pre) / n);
+  r.shift = m.shift - pre;
+  return r;
+}
+
+namespace {
+
+inline int8_t finish_mean(int32_t acc, const QuantizedMultiplier& m, int32_t out_zp) {
+  acc = MultiplyByQuantizedMultiplier(acc, m.multiplier, m.shift) + out_zp;
+  return static_cast<int8_t>(std::clamp<int32_t>(acc, -128, 127));
+}
+
+}  // namespace
+
+void MeanHW(int batch, int channels, int h, int w, const int8_t* input, float in_scale,
+            int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
   const int64_t n = static_cast<int64_t>(h) * w;
-  // Fold 1/n into the multiplier: pre-shift by floor(log2 n) (at most 32, and at most 31 + shift)
-  // then divide the multiplier by n with truncation.
-  int pre = 0;
-  if (n > 0) {
-    pre = std::bit_width(static_cast<uint64_t>(n)) - 1;
-    pre = std::min(pre, 32);
-    pre = std::min(pre, 31 + m.shift);
-  }
-  const int32_t mult =
-      n > 0 ? static_cast<int32_t>((static_cast<int64_t>(m.multiplier) << pre) / n) : 0;
-  const int shift = m.shift - pre;
+  const QuantizedMultiplier m = MeanMultiplier(in_scale, out_scale, n);
   for (int64_t pl = 0; pl < static_cast<int64_t>(batch) * channels; ++pl) {
     const int8_t* in = input + pl * n;
     int32_t acc = 0;
     for (int64_t i = 0; i < n; ++i) acc += static_cast<int32_t>(in[i]) - in_zp;
-    acc = MultiplyByQuantizedMultiplier(acc, mult, shift) + out_zp;
-    output[pl] = static_cast<int8_t>(std::clamp<int32_t>(acc, -128, 127));
+    output[pl] = finish_mean(acc, m, out_zp);
+  }
+}
+
+void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+          float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
+  // Output strides for every input dim (0 for reduced dims): one pass over the input adds each
+  // element to its output's int32 accumulator.
+  const size_t r = shape.size();
+  std::vector<int64_t> ostride(r, 0);
+  int64_t out_n = 1, n = 1, total = 1;
+  for (size_t k = r; k-- > 0;) {
+    total *= shape[k];
+    if (reduce[k]) {
+      n *= shape[k];
+    } else {
+      ostride[k] = out_n;
+      out_n *= shape[k];
+    }
+  }
+  std::vector<int32_t> acc(static_cast<size_t>(out_n), 0);
+  std::vector<int64_t> idx(r, 0);
+  int64_t o = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    acc[static_cast<size_t>(o)] += static_cast<int32_t>(input[i]) - in_zp;
+    for (size_t d = r; d-- > 0;) {  // odometer, keeping the output offset in step
+      o += ostride[d];
+      if (++idx[d] < shape[d]) break;
+      o -= ostride[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  const QuantizedMultiplier m = MeanMultiplier(in_scale, out_scale, n);
+  for (int64_t k = 0; k < out_n; ++k) output[k] = finish_mean(acc[static_cast<size_t>(k)], m, out_zp);
+}
+
+void AdaptiveAvgPool2D(int batch, int channels, int in_h, int in_w, int out_h, int out_w,
+                       const int8_t* input, float in_scale, int32_t in_zp, float out_scale,
+                       int32_t out_zp, int8_t* output) {
+  auto start = [](int i, int in, int out) { return static_cast<int>((static_cast<int64_t>(i) * in) / out); };
+  auto end = [](int i, int in, int out) {
+    return static_cast<int>(((static_cast<int64_t>(i) + 1) * in + out - 1) / out);
+  };
+  // Bin sizes take few distinct values: cache the multiplier per tap count.
+  std::vector<QuantizedMultiplier> by_count(static_cast<size_t>(in_h) * in_w + 1);
+  std::vector<char> have(by_count.size(), 0);
+  for (int64_t pl = 0; pl < static_cast<int64_t>(batch) * channels; ++pl) {
+    const int8_t* in = input + pl * in_h * in_w;
+    int8_t* out = output + pl * out_h * out_w;
+    for (int oy = 0; oy < out_h; ++oy) {
+      const int y0 = start(oy, in_h, out_h), y1 = end(oy, in_h, out_h);
+      for (int ox = 0; ox < out_w; ++ox) {
+        const int x0 = start(ox, in_w, out_w), x1 = end(ox, in_w, out_w);
+        int32_t acc = 0;
+        for (int y = y0; y < y1; ++y)
+          for (int x = x0; x < x1; ++x) acc += static_cast<int32_t>(in[static_cast<int64_t>(y) * in_w + x]) - in_zp;
+        const size_t count = static_cast<size_t>(y1 - y0) * static_cast<size_t>(x1 - x0);
+        if (!have[count]) {
+          by_count[count] = MeanMultiplier(in_scale, out_scale, static_cast<int64_t>(count));
+          have[count] = 1;
+        }
+        out[static_cast<int64_t>(oy) * out_w + ox] = finish_mean(acc, by_count[count], out_zp);
+      }
+    }
+  }
+}
+
+void AveragePoolRequant(const Pool2DParams& p, const int8_t* input, float in_scale, int32_t in_zp,
+                        float out_scale, int32_t out_zp, int8_t* output) {
+  const int oh = p.out_h(), ow = p.out_w();
+  std::vector<QuantizedMultiplier> by_count(static_cast<size_t>(p.kernel_h) * p.kernel_w + 1);
+  for (size_t c = 1; c < by_count.size(); ++c)
+    by_count[c] = MeanMultiplier(in_scale, out_scale, static_cast<int64_t>(c));
+  const int64_t planes = static_cast<int64_t>(p.batch) * p.channels;
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const int8_t* in = input + pl * p.in_h * p.in_w;
+    int8_t* out = output + pl * oh * ow;
+    for (int oy = 0; oy < oh; ++oy) {
+      const int iy0 = oy * p.stride_h - p.pad_top;
+      const int ky0 = std::max(0, -iy0), ky1 = std::min(p.kernel_h, p.in_h - iy0);
+      for (int ox = 0; ox < ow; ++ox) {
+        const int ix0 = ox * p.stride_w - p.pad_left;
+        const int kx0 = std::max(0, -ix0), kx1 = std::min(p.kernel_w, p.in_w - ix0);
+        int32_t acc = 0;
+        int count = 0;
+        for (int ky = ky0; ky < ky1; ++ky)
+          for (int kx = kx0; kx < kx1; ++kx) {
+            acc += static_cast<int32_t>(in[static_cast<int64_t>(iy0 + ky) * p.in_w + ix0 + kx]) - in_zp;
+            ++count;
+          }
+        // An empty window (padding >= kernel) averages nothing: the output zero point.
+        const int32_t v = count == 0 ? out_zp : finish_mean(acc, by_count[static_cast<size_t>(count)], out_zp);
+        out[static_cast<int64_t>(oy) * ow + ox] =
+            static_cast<int8_t>(std::clamp<int32_t>(v, p.act_min, p.act_max));
+      }
+    }
   }
 }
 

@@ -29,16 +29,27 @@ void Dequantize(const int8_t* in, int64_t n, float scale, int32_t zp, float* out
     out[i] = static_cast<float>(s * static_cast<double>(static_cast<int32_t>(in[i]) - zp));
 }
 
-void Requantize(const int8_t* in, int64_t n, float in_scale, int32_t in_zp, float out_scale,
-                int32_t out_zp, int8_t* out) {
-  const QuantizedMultiplier m =
-      QuantizeMultiplier(static_cast<double>(in_scale) / static_cast<double>(out_scale));
+RequantizeParams MakeRequantizeParams(float in_scale, int32_t in_zp, float out_scale,
+                                      int32_t out_zp) {
+  RequantizeParams p;
+  p.in_zp = in_zp;
+  p.out_zp = out_zp;
+  p.m = QuantizeMultiplier(static_cast<double>(in_scale) / static_cast<double>(out_scale));
+  return p;
+}
+
+void Requantize(const RequantizeParams& p, const int8_t* in, int64_t n, int8_t* out) {
   for (int64_t i = 0; i < n; ++i) {
-    const int32_t v =
-        MultiplyByQuantizedMultiplier(static_cast<int32_t>(in[i]) - in_zp, m.multiplier, m.shift) +
-        out_zp;
+    const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(in[i]) - p.in_zp,
+                                                    p.m.multiplier, p.m.shift) +
+                      p.out_zp;
     out[i] = static_cast<int8_t>(std::clamp<int32_t>(v, -128, 127));
   }
+}
+
+void Requantize(const int8_t* in, int64_t n, float in_scale, int32_t in_zp, float out_scale,
+                int32_t out_zp, int8_t* out) {
+  Requantize(MakeRequantizeParams(in_scale, in_zp, out_scale, out_zp), in, n, out);
 }
 
 }  // namespace eq::intk

@@ -1,0 +1,266 @@
+// Lowerer: pattern reading (dequantize inputs, quantize outputs, weights, bias, fused
+// activations) and emission of integer nodes. See lowering.h.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "edgequant/ops.h"
+#include "lowering.h"
+
+namespace eq::lowering {
+namespace {
+
+// A constant tensor with a single element, as a double; nullopt otherwise.
+std::optional<double> constant_scalar(const Graph& g, int v) {
+  if (!g.is_constant(v)) return std::nullopt;
+  const Tensor& t = *g.value(v).constant;
+  if (t.numel() != 1 || t.rank() > 1) return std::nullopt;
+  return t.to_double_vector()[0];
+}
+
+bool dequantize_op(const std::string& op) { return op == kDequantize || op == kDequantizePerChannel; }
+
+}  // namespace
+
+Lowerer::Lowerer(Graph& graph) : g(graph) {
+  original_nodes = static_cast<int>(g.nodes.size());
+  consumers = g.consumers();
+  done.assign(g.nodes.size(), 0);
+}
+
+bool Lowerer::is_graph_output(int v) const {
+  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
+}
+
+std::optional<QParam> Lowerer::per_tensor_params(const Node& n, DType dtype) const {
+  if (n.inputs.size() < 2) return std::nullopt;
+  const int s = n.inputs[1];
+  if (!g.is_constant(s) || g.value(s).dtype != DType::f32) return std::nullopt;
+  const std::optional<double> scale = constant_scalar(g, s);
+  if (!scale || !(*scale > 0) || !std::isfinite(*scale)) return std::nullopt;
+  QParam q;
+  q.scale = static_cast<float>(*scale);
+  if (n.inputs.size() > 2 && n.inputs[2] != kNoValue) {
+    const int z = n.inputs[2];
+    if (g.value(z).dtype != dtype) return std::nullopt;
+    const std::optional<double> zp = constant_scalar(g, z);
+    if (!zp) return std::nullopt;
+    q.zp = static_cast<int32_t>(*zp);
+  }
+  return q;
+}
+
+std::optional<ActIn> Lowerer::act_input(int v) const {
+  if (v < 0) return std::nullopt;
+  const int p = g.value(v).producer;
+  if (p < 0) return std::nullopt;
+  const Node& dq = node(p);
+  if (dq.op != kDequantize || dq.inputs.empty() || g.value(dq.inputs[0]).dtype != DType::i8) return std::nullopt;
+  const std::optional<QParam> q = per_tensor_params(dq, DType::i8);
+  if (!q) return std::nullopt;
+  return ActIn{dq.inputs[0], *q};
+}
+
+std::optional<QOut> Lowerer::quantized_output(int v) const {
+  if (v < 0 || static_cast<size_t>(v) >= consumers.size() || is_graph_output(v)) return std::nullopt;
+  std::vector<int> readers = consumers[static_cast<size_t>(v)];
+  std::sort(readers.begin(), readers.end());
+  readers.erase(std::unique(readers.begin(), readers.end()), readers.end());
+  if (readers.empty()) return std::nullopt;
+  QOut out;
+  for (int r : readers) {
+    const Node& q = node(r);
+    if (q.op != kQuantize || q.inputs[0] != v || q.outputs.size() != 1) return std::nullopt;
+    if (g.value(q.outputs[0]).dtype != DType::i8) return std::nullopt;
+    const std::optional<QParam> qp = per_tensor_params(q, DType::i8);
+    if (!qp) return std::nullopt;
+    if (out.q_nodes.empty()) {
+      out.qp = *qp;
+      out.value = q.outputs[0];
+    } else if (!(*qp == out.qp)) {
+      return std::nullopt;  // two different qparams on one output: leave it to the float path
+    }
+    out.q_nodes.push_back(r);
+  }
+  return out;
+}
+
+std::optional<WeightIn> Lowerer::weight_input(int v, int64_t channels) const {
+  if (v < 0) return std::nullopt;
+  const int p = g.value(v).producer;
+  if (p < 0) return std::nullopt;
+  const Node& dq = node(p);
+  if (!dequantize_op(dq.op) || dq.inputs.size() < 2) return std::nullopt;
+  const int w = dq.inputs[0];
+  if (!g.is_constant(w) || g.value(w).dtype != DType::i8) return std::nullopt;
+  const int s = dq.inputs[1];
+  if (!g.is_constant(s) || g.value(s).dtype != DType::f32) return std::nullopt;
+  if (dq.op == kDequantizePerChannel) {
+    // Per channel only along the output channels (TFLite's per-channel conv / FC rule).
+    const int64_t rank = g.value(w).constant->rank();
+    const int64_t axis = dq.attrs.i("axis", 1);
+    if ((axis < 0 ? axis + rank : axis) != 0) return std::nullopt;
+  }
+  WeightIn r;
+  r.value = w;
+  for (double d : g.value(s).constant->to_double_vector()) r.scales.push_back(static_cast<float>(d));
+  if (r.scales.size() != 1 && static_cast<int64_t>(r.scales.size()) != channels) return std::nullopt;
+  for (float sc : r.scales)
+    if (!(sc > 0) || !std::isfinite(sc)) return std::nullopt;
+  if (dq.inputs.size() > 2 && dq.inputs[2] != kNoValue) {
+    if (!g.is_constant(dq.inputs[2])) return std::nullopt;
+    for (int64_t z : g.value(dq.inputs[2]).constant->to_int64_vector())
+      if (z != 0) return std::nullopt;  // int8 weights must be symmetric
+  }
+  return r;
+}
+
+std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<float>& w_scales, int64_t channels,
+                                       const Node& origin) {
+  if (v == kNoValue) return kNoValue;
+  auto product = [&](int64_t c) {
+    return static_cast<double>(x_scale) * static_cast<double>(w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(c)]);
+  };
+  std::vector<float> real(static_cast<size_t>(channels));
+  if (g.is_constant(v) && g.value(v).dtype == DType::f32) {
+    const std::vector<double> f = g.value(v).constant->to_double_vector();
+    if (static_cast<int64_t>(f.size()) != channels) return std::nullopt;
+    for (size_t c = 0; c < f.size(); ++c) real[c] = static_cast<float>(f[c]);
+  } else {
+    const int p = g.value(v).producer;
+    if (p < 0) return std::nullopt;
+    const Node& dq = node(p);
+    if (!dequantize_op(dq.op) || dq.inputs.size() < 2) return std::nullopt;
+    const int b = dq.inputs[0];
+    if (!g.is_constant(b) || g.value(b).dtype != DType::i32 || !g.is_constant(dq.inputs[1])) return std::nullopt;
+    const std::vector<int64_t> q = g.value(b).constant->to_int64_vector();
+    const std::vector<double> s = g.value(dq.inputs[1]).constant->to_double_vector();
+    std::vector<int64_t> z(1, 0);
+    if (dq.inputs.size() > 2 && dq.inputs[2] != kNoValue) {
+      if (!g.is_constant(dq.inputs[2])) return std::nullopt;
+      z = g.value(dq.inputs[2]).constant->to_int64_vector();
+    }
+    if (static_cast<int64_t>(q.size()) != channels || (s.size() != 1 && s.size() != q.size()) ||
+        (z.size() != 1 && z.size() != q.size()))
+      return std::nullopt;
+    bool as_is = true;
+    for (size_t c = 0; c < q.size(); ++c) {
+      const double sb = s[s.size() == 1 ? 0 : c];
+      const int64_t zb = z[z.size() == 1 ? 0 : c];
+      const double want = product(static_cast<int64_t>(c));
+      if (zb != 0 || std::fabs(sb - want) > 1e-6 * std::fabs(want)) as_is = false;
+      // The fp32 dequantize kernel's arithmetic for i32 (numpy's float64 promotion).
+      real[c] = static_cast<float>((static_cast<double>(static_cast<float>(q[c])) - static_cast<double>(zb)) *
+                                   static_cast<double>(static_cast<float>(sb)));
+    }
+    if (as_is) return b;
+  }
+  std::vector<int32_t> requant(real.size());
+  for (size_t c = 0; c < real.size(); ++c) {
+    const double r = std::round(static_cast<double>(real[c]) / product(static_cast<int64_t>(c)));
+    requant[c] = static_cast<int32_t>(std::clamp<double>(r, std::numeric_limits<int32_t>::min(),
+                                                         std::numeric_limits<int32_t>::max()));
+  }
+  return add_constant(origin.name + ".bias_int32", Tensor::from_vector<int32_t>({channels}, requant));
+}
+
+std::optional<FusedAct> Lowerer::fused_output(int v, const std::vector<std::string>& allowed) const {
+  if (std::optional<QOut> q = quantized_output(v)) return FusedAct{-1, "", *q};
+  if (v < 0 || static_cast<size_t>(v) >= consumers.size() || is_graph_output(v)) return std::nullopt;
+  std::vector<int> readers = consumers[static_cast<size_t>(v)];
+  std::sort(readers.begin(), readers.end());
+  readers.erase(std::unique(readers.begin(), readers.end()), readers.end());
+  if (readers.size() != 1) return std::nullopt;
+  const Node& a = node(readers[0]);
+  static const std::map<std::string, std::string> kinds = {{"aten.relu.default", "relu"},
+                                                           {"aten.hardtanh.default", "hardtanh"},
+                                                           {"aten.sigmoid.default", "sigmoid"},
+                                                           {"aten.tanh.default", "tanh"}};
+  const auto it = kinds.find(a.op);
+  if (it == kinds.end() || std::find(allowed.begin(), allowed.end(), it->second) == allowed.end()) return std::nullopt;
+  if (a.inputs.size() != 1 || a.outputs.size() != 1) return std::nullopt;
+  std::optional<QOut> q = quantized_output(a.outputs[0]);
+  if (!q) return std::nullopt;
+  return FusedAct{readers[0], it->second, *q};
+}
+
+int Lowerer::emit(const std::string& op, const Node& origin, std::vector<int> inputs, Attrs attrs,
+                  std::vector<int> outputs) {
+  Node n;
+  n.op = op;
+  n.name = origin.name;
+  n.module = origin.module;
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attrs = std::move(attrs);
+  const int idx = static_cast<int>(g.nodes.size());
+  for (int v : n.outputs) g.value(v).producer = idx;
+  g.nodes.push_back(std::move(n));
+  infer_node(g, g.nodes.back());
+  return idx;
+}
+
+int Lowerer::take_over(const QOut& out) {
+  for (size_t k = 1; k < out.q_nodes.size(); ++k) {
+    Node& extra = g.nodes[static_cast<size_t>(out.q_nodes[k])];
+    replace_uses(extra.outputs.at(0), out.value);
+    extra.outputs.clear();
+  }
+  g.nodes[static_cast<size_t>(out.q_nodes.at(0))].outputs.clear();
+  return out.value;
+}
+
+int Lowerer::new_value(const std::string& base) {
+  return g.add_value(g.unique_value_name(base), DType::i8, {});
+}
+
+int Lowerer::add_constant(const std::string& base, Tensor t) {
+  return g.add_constant(g.unique_value_name(base), std::move(t));
+}
+
+void Lowerer::replace_uses(int from, int to) {
+  for (Node& n : g.nodes)
+    for (int& v : n.inputs)
+      if (v == from) v = to;
+  for (int& v : g.outputs)
+    if (v == from) v = to;
+}
+
+void Lowerer::requantize_into(int v, const QParam& from, const QOut& out, const Node& origin) {
+  Attrs a;
+  set_qparams(a, "x", from);
+  set_qparams(a, "out", out.qp);
+  emit("quantized.requantize", origin, {v}, std::move(a), {take_over(out)});
+}
+
+void set_qparams(Attrs& a, const std::string& prefix, const QParam& q) {
+  a.set(prefix + "_scale", static_cast<double>(q.scale));
+  a.set(prefix + "_zero_point", static_cast<int64_t>(q.zp));
+}
+
+bool set_act_range(Attrs& a, const FusedAct& f, const Graph& g) {
+  if (f.kind == "sigmoid" || f.kind == "tanh") {
+    a.set("activation", f.kind);
+    return true;
+  }
+  int64_t lo = -128, hi = 127;
+  // TFLite: zero_point + (int32)TfLiteRound(f / scale), f / scale in float.
+  auto quantize = [&](double bound) {
+    const float r = std::round(static_cast<float>(bound) / f.out.qp.scale);
+    return std::clamp<double>(static_cast<double>(r) + f.out.qp.zp, -128.0, 127.0);
+  };
+  if (f.kind == "relu") {
+    lo = std::max<int64_t>(lo, f.out.qp.zp);
+  } else if (f.kind == "hardtanh") {
+    const Attrs& h = g.nodes.at(static_cast<size_t>(f.node)).attrs;
+    const double min_val = h.f("min_val", -1.0), max_val = h.f("max_val", 1.0);
+    if (std::isfinite(min_val)) lo = std::max<int64_t>(lo, static_cast<int64_t>(quantize(min_val)));
+    if (std::isfinite(max_val)) hi = std::min<int64_t>(hi, static_cast<int64_t>(quantize(max_val)));
+  }
+  if (lo > hi) return false;
+  a.set("act_min", lo);
+  a.set("act_max", hi);
+  return true;
+}
+
+}  // namespace eq::lowering

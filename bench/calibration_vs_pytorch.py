@@ -31,9 +31,10 @@ PyTorch side (--flow auto picks pt2e when torchao is installed, fx otherwise):
   empty observers); the median over --repeats is reported.
 
 edgequant side: `<build>/edgequant quantize fixtures/models/<name>.onnx --calib fashion-mnist:train
-  --calib-size N --observer minmax|histogram --json -o <tmp>.onnx` with OMP_NUM_THREADS=threads
-  (and `--threads T` when the verb accepts it), plus any --eq-arg; the verb picks its own
-  calibration batch unless told by an --eq-arg. The rate is the verb's own
+  --calib-size N --observer minmax|histogram --per-channel --batch B --json -o <tmp>.onnx` with
+  OMP_NUM_THREADS=threads (and `--threads T` when the verb accepts it), plus any --eq-arg
+  (per-channel weights as on the torch side; weight observers run at prepare, so this does not
+  change the calibration time). The rate is the verb's own
   `"calibration": {"images": N, "seconds": S, "images_per_second": R}`: whatever the verb times as
   calibration (meant to be: running the N images through the prepared graph and its observers,
   without load, prepare, convert or export). The whole process's wall time is kept in the JSON
@@ -212,13 +213,14 @@ def parse_json_output(stdout: str) -> dict | None:
     return None
 
 
-def eq_calibration(binary: Path, onnx_path: Path, n: int, observer: str, threads: int, timeout: float,
+def eq_calibration(binary: Path, onnx_path: Path, n: int, batch: int, observer: str, threads: int, timeout: float,
                    use_threads_flag: list[bool], extra: list[str]) -> dict:
     """One `edgequant quantize` run; use_threads_flag is a one-element list, cleared if --threads is refused."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory(prefix="eq_calib_") as tmp:
         base = [str(binary), "quantize", str(onnx_path), "--calib", "fashion-mnist:train", "--calib-size", str(n),
-                "--observer", observer, "--json", "-o", str(Path(tmp) / "q.onnx")] + extra
+                "--observer", observer, "--per-channel", "--batch", str(batch), "--json",
+                "-o", str(Path(tmp) / "q.onnx")] + extra
         while True:
             cmd = base + (["--threads", str(threads)] if use_threads_flag[0] else [])
             t0 = time.perf_counter()
@@ -341,7 +343,8 @@ def main() -> int:
                 runs = []
                 try:
                     for _ in range(args.repeats):
-                        runs.append(eq_calibration(binary, onnx_path, args.calib_size, observer, args.threads,
+                        runs.append(eq_calibration(binary, onnx_path, args.calib_size, args.batch, observer,
+                                                   args.threads,
                                                    args.timeout, use_threads_flag, args.eq_arg))
                     row["eq_ips"] = args.calib_size / statistics.median(r["seconds"] for r in runs)
                     row["eq_runs_s"] = [round(r["seconds"], 4) for r in runs]

@@ -5,7 +5,7 @@
 // as you like):
 //   g++ -O3 -mavx2 -mfma -std=c++20 -fopenmp -Iinclude -Isrc bench/int_conv_bench.cpp \
 //       build-fastint/libedgequant_core.a -ldnnl -lonnx -lonnx_proto -lprotobuf -lz \
-//       -o /tmp/int_conv_bench && /tmp/int_conv_bench [threads=2] [--no-ref] [--no-fp32] [--only=NAME]
+//       -o /tmp/int_conv_bench && /tmp/int_conv_bench [threads=2] [--no-ref] [--no-fp32] [--only=NAME] [--avx2]
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -20,6 +20,7 @@
 #include "runtime/kernels/fp32/dnnl_conv.h"
 #include "runtime/kernels/fp32/gemm_sgemm.h"
 #include "runtime/kernels/int/conv_reference.h"
+#include "runtime/kernels/int/gemm_int8.h"
 #include "runtime/threading.h"
 
 using namespace eq;
@@ -109,11 +110,14 @@ int main(int argc, char** argv) {
       fp32 = false;
     else if (std::strncmp(argv[i], "--only=", 7) == 0)
       only = argv[i] + 7;
+    else if (std::strcmp(argv[i], "--avx2") == 0)  // the AVX2 micro kernels even on a VNNI CPU
+      intk::detail::set_gemm_isa(intk::detail::GemmIsa::avx2);
     else
       threads = std::atoi(argv[i]);
   }
   ScopedThreads scoped(threads);  // oneDNN follows the OpenMP setting
   g_cpu_clock = threads == 1;
+  std::printf("isa %s, ", intk::detail::gemm_isa_name(intk::detail::gemm_isa()));
   std::printf("threads %d (%s)\n%-30s %10s %10s %9s %10s %8s\n", threads,
               g_cpu_clock ? "process CPU time" : "wall time", "shape", "ref_ms", "fast_ms", "speedup",
               "fp32_ms", "GMAC/s");
@@ -165,6 +169,7 @@ int main(int argc, char** argv) {
   struct FcShape { const char* name; int batch, in, out; };
   for (const FcShape& s : {FcShape{"fc 512->256 N64", 64, 512, 256}, FcShape{"fc 512->256 N1", 1, 512, 256},
                            FcShape{"fc 512->256 N7", 7, 512, 256}, FcShape{"fc 512->256 N8", 8, 512, 256},
+                           FcShape{"fc 512->256 N16", 16, 512, 256}, FcShape{"fc 512->256 N32", 32, 512, 256},
                            FcShape{"fc 192->192 N12608", 12608, 192, 192}}) {
     if (std::string(s.name).find(only) == std::string::npos) continue;
     std::mt19937 g(43);

@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX model format
   libdnnl-dev                                     # oneDNN: fp32 convolution and GEMM
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev  # XNNPACK: delegated int8 partitions
   zlib1g-dev                                      # gzip'd IDX datasets, NPZ
   nlohmann-json3-dev                              # JSON (manifest, configs)
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and benchmarks

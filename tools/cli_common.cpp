@@ -18,6 +18,7 @@ const std::vector<Verb>& verbs() {
       {bench_command, run_bench},
       {quantize_command, run_quantize},
       {compare_command, run_compare},
+      {partition_command, run_partition},
   };
   return v;
 }

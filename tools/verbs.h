@@ -26,6 +26,8 @@ const Command& quantize_command();
 int run_quantize(const Args& args);
 const Command& compare_command();
 int run_compare(const Args& args);
+const Command& partition_command();
+int run_partition(const Args& args);
 
 // All verbs, in the order `edgequant --help` lists them.
 const std::vector<Verb>& verbs();

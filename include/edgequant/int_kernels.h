@@ -7,7 +7,7 @@
 //
 // Layout: all spatial kernels use NCHW activations (our IR's layout, not TFLite's NHWC).
 //   conv2d filter:           [OC, IC, KH, KW]   (ONNX layout), bias [OC] int32 (may be null)
-//   depthwise conv2d filter: [C, 1, KH, KW]     (depth multiplier 1), bias [C] int32 (may be null)
+//   depthwise conv2d filter: [C*M, 1, KH, KW]   (depth multiplier M), bias [C*M] int32 (may be null)
 //   fully connected weights: [OUT, IN], input [BATCH, IN], bias [OUT] int32 (may be null)
 // Offsets follow TFLite's convention: input_offset = -input_zero_point, output_offset =
 // output_zero_point. int8 weights are symmetric (TFLite requires weight zero point 0).
@@ -95,6 +95,12 @@ struct Conv2DParams {
 // Output [batch, out_channels, out_h, out_w]. For each output: acc = sum over in-bounds taps of
 // filter * (input + input_offset) (padding contributes nothing, i.e. pads with the input zero
 // point), acc += bias, acc = MultiplyByQuantizedMultiplier(acc, m[oc]), += output_offset, clamp.
+// Conv2D, DepthwiseConv2D and FullyConnected are the fast implementations (AVX2, with VNNI where
+// the CPU has it; src/runtime/kernels/int/conv_fast.cpp, linear.cpp, gemm_int8.*): the same bytes
+// as the direct reference loops (src/runtime/kernels/int/conv_reference.h, the tests' oracle) for
+// every input, thread count and instruction set. They repack the weights on every call (a few
+// percent of the time, up to ~20% for a large filter at batch 1 on a 7x7 map); small layers run on
+// one thread whatever `threads` says. Conv2D with groups == in_channels runs the depthwise kernel.
 void Conv2D(const Conv2DParams& p, const int8_t* input, const int8_t* filter, const int32_t* bias,
             int8_t* output);
 // Same, depthwise (groups == in_channels, out_channels = multiplier × in_channels; filter [Cout,1,KH,KW]).

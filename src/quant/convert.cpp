@@ -126,15 +126,18 @@ class Converter {
     g_.value(qv).name = g_.unique_value_name(base + "_q");
     g_.value(qv).dtype = q.dtype;
     g_.value(qv).shape = sv.shape;
-    g_.value(qv).producer = qn;
-    const int dn = g_.add_node(pc ? "quantized_decomposed.dequantize_per_channel.default"
-                                  : "quantized_decomposed.dequantize_per_tensor.default",
+    return add_dequantize(qv, scale, zp, q, base, sv.shape);
+  }
+
+  // q → dequantize(q, scale, zp); returns the f32 value.
+  int add_dequantize(int qv, int scale, int zp, const QParams& q, const std::string& base, const Shape& shape) {
+    const int dn = g_.add_node(q.per_channel() ? "quantized_decomposed.dequantize_per_channel.default"
+                                               : "quantized_decomposed.dequantize_per_tensor.default",
                                base + "_dequantize", {qv, scale, zp}, 1, axis_attrs(q));
     const int dv = g_.nodes[static_cast<size_t>(dn)].outputs[0];
     g_.value(dv).name = g_.unique_value_name(base + "_dq");
     g_.value(dv).dtype = DType::f32;
-    g_.value(dv).shape = sv.shape;
-    g_.value(dv).producer = dn;
+    g_.value(dv).shape = shape;
     return dv;
   }
 
@@ -166,15 +169,7 @@ class Converter {
     const int qc = g_.add_constant(g_.unique_value_name(base + "_quantized"), integer_tensor(q.dtype, w.shape(), out));
     const int scale = scalar_or_vector_constant(base, q, false);
     const int zp = scalar_or_vector_constant(base, q, true);
-    const bool pc = q.per_channel();
-    const int dn = g_.add_node(pc ? "quantized_decomposed.dequantize_per_channel.default"
-                                  : "quantized_decomposed.dequantize_per_tensor.default",
-                               base + "_dequantize", {qc, scale, zp}, 1, axis_attrs(q));
-    const int dv = g_.nodes[static_cast<size_t>(dn)].outputs[0];
-    g_.value(dv).name = g_.unique_value_name(base + "_dq");
-    g_.value(dv).dtype = DType::f32;
-    g_.value(dv).shape = w.shape();
-    g_.value(dv).producer = dn;
+    const int dv = add_dequantize(qc, scale, zp, q, base, w.shape());
     const_cache_[key] = dv;
     return dv;
   }

@@ -1,6 +1,6 @@
 // The fast integer Conv2D / DepthwiseConv2D / FullyConnected (src/runtime/kernels/int/conv_fast.cpp,
 // linear.cpp, gemm_int8.*) against the reference loops (conv_reference.cpp), bit for bit, on
-// randomized cases with fixed seeds; and thread counts 1, 2 and 3 giving the same bytes. The
+// randomized cases with fixed seeds; and thread counts 1 and 2 giving the same bytes. The
 // reference loops themselves are checked against TFLite by tests/golden/int_kernels_test.cpp.
 #include <gtest/gtest.h>
 
@@ -143,13 +143,36 @@ Conv2DParams params(const ConvCase& k, const Data& d) {
   return p;
 }
 
+// Runs fn once per GEMM instruction set this CPU has (AVX2 always; AVX-VNNI / AVX512-VNNI where
+// present), then restores the default choice.
+template <class F>
+void for_each_isa(F&& fn) {
+  const detail::GemmIsa saved = detail::gemm_isa();
+  for (detail::GemmIsa isa :
+       {detail::GemmIsa::avx2, detail::GemmIsa::avx_vnni, detail::GemmIsa::avx512_vnni}) {
+    if (!detail::set_gemm_isa(isa)) continue;
+    SCOPED_TRACE(std::string("isa ") + detail::gemm_isa_name(isa));
+    fn();
+  }
+  detail::set_gemm_isa(saved);
+}
+
 size_t distinct(const std::vector<int8_t>& v) { return std::set<int8_t>(v.begin(), v.end()).size(); }
 
-// Runs the fast kernel with threads 1, 2, 3 (and output buffers pre-filled with two different
-// patterns, so an element the kernel forgets to write shows) against the reference.
+// Splits every call across the threads it is given, however small (restored on scope exit).
+struct ForceParallel {
+  int64_t saved = detail::min_parallel_work();
+  ForceParallel() { detail::set_min_parallel_work(0); }
+  ~ForceParallel() { detail::set_min_parallel_work(saved); }
+};
+
+// Runs the fast kernel with threads 1 and 2 (every call split in two, however small), and output
+// buffers pre-filled with two different patterns so that an element the kernel forgets to write
+// shows, against the reference.
 template <class Fast>
 void expect_same(const std::vector<int8_t>& want, Fast&& fast) {
-  for (int threads : {1, 2, 3}) {
+  for (int threads : {1, 2}) {
+    ForceParallel force;
     for (int8_t fill : {int8_t{0x55}, int8_t{-0x56}}) {
       std::vector<int8_t> got(want.size(), fill);
       fast(threads, got.data());
@@ -238,6 +261,62 @@ TEST(IntConvFast, VectorRequantMatchesScalar) {
   EXPECT_FALSE(detail::make_requant(o, 1).rows[0].vec);
 }
 
+// The micro kernel on every ISA and operand format against plain int32 sums: pairs with int8-range
+// A and B over the whole int16 range (the activations plus input_offset are bounded by 32767 in
+// magnitude); quads with int8 A and uint8 B, extremes included.
+TEST(IntConvFast, MicroKernelExact) {
+  std::mt19937 g(5);
+  for (int kw : {0, 1, 2, 7, 64, 301}) {
+    const int64_t lda_words = kw + 3, ldb = 16 * 3 + 8;
+    std::vector<int16_t> a16(static_cast<size_t>(detail::kMR * lda_words * 2));
+    std::vector<int8_t> a8(static_cast<size_t>(detail::kMR * lda_words * 4));
+    for (auto& v : a16) v = static_cast<int16_t>(rnd(g, 0, 9) == 0 ? -128 : rnd(g, -128, 127));
+    for (auto& v : a8) v = static_cast<int8_t>(rnd(g, 0, 9) == 0 ? -128 : rnd(g, -128, 127));
+    std::vector<int32_t> b16(static_cast<size_t>(std::max(kw, 1) * ldb)), b8(b16.size());
+    for (auto& v : b16) {
+      const int lo = rnd(g, 0, 9) == 0 ? -32767 : rnd(g, -32767, 32767);
+      const int hi = rnd(g, 0, 9) == 0 ? 32767 : rnd(g, -32767, 32767);
+      v = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                               (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+    }
+    for (auto& v : b8) {
+      uint32_t w = 0;
+      for (int u = 0; u < 4; ++u) w |= static_cast<uint32_t>(rnd(g, 0, 5) == 0 ? 255 : rnd(g, 0, 255)) << (8 * u);
+      v = static_cast<int32_t>(w);
+    }
+    std::vector<int64_t> koff;
+    for (int k = 0; k < kw; ++k) koff.push_back(k * ldb);
+    for_each_isa([&] {
+      for (detail::Operands ops : {detail::Operands::pairs, detail::Operands::quads}) {
+        const bool quads = ops == detail::Operands::quads;
+        if (quads && !detail::quads_available()) continue;
+        const std::vector<int32_t>& b = quads ? b8 : b16;
+        for (int rows = 1; rows <= detail::kMR; ++rows) {
+          alignas(32) int32_t c[detail::kMR * detail::kNR];
+          detail::micro_kernel(ops, rows, quads ? static_cast<const void*>(a8.data()) : a16.data(),
+                               lda_words * 4, b.data() + 16, koff.data(), kw, c);
+          for (int r = 0; r < rows; ++r)
+            for (int j = 0; j < detail::kNR; ++j) {
+              int64_t want = 0;
+              for (int k = 0; k < kw; ++k) {
+                const uint32_t w = static_cast<uint32_t>(b[static_cast<size_t>(k * ldb + 16 + j)]);
+                if (quads) {
+                  for (int u = 0; u < 4; ++u)
+                    want += int64_t{a8[static_cast<size_t>(r * lda_words * 4 + 4 * k + u)]} * ((w >> (8 * u)) & 0xFF);
+                } else {
+                  want += int64_t{a16[static_cast<size_t>(r * lda_words * 2 + 2 * k)]} * static_cast<int16_t>(w & 0xFFFF) +
+                          int64_t{a16[static_cast<size_t>(r * lda_words * 2 + 2 * k + 1)]} * static_cast<int16_t>(w >> 16);
+                }
+              }
+              ASSERT_EQ(c[r * detail::kNR + j], static_cast<int32_t>(want))
+                  << (quads ? "quads" : "pairs") << " kw " << kw << " rows " << rows << " r " << r << " j " << j;
+            }
+        }
+      }
+    });
+  }
+}
+
 TEST(IntConvFast, Conv2DMatchesReference) {
   const std::vector<ConvCase> cases = {
       // 1x1 pointwise (GEMM without im2col), odd channel counts, batch 1 and 3.
@@ -260,6 +339,11 @@ TEST(IntConvFast, Conv2DMatchesReference) {
       {1, 3, 8, 8, 4, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1, true},      // K = 147 (odd)
       {2, 64, 7, 7, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // K = 576, N = 49
       {1, 4, 3, 3, 5, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, true},      // padding larger than the input
+      // Output widths near a multiple of 16 with stride_w 1 (the direct path, no im2col).
+      {2, 6, 16, 15, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // width 15
+      {1, 10, 20, 30, 12, 3, 3, 2, 1, 2, 2, 2, 3, 1, 1, 2, true},  // stride_h 2, dilation 2, groups 2
+      {3, 5, 14, 14, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, false},   // 5x5, width 14
+      {1, 7, 6, 31, 9, 2, 4, 1, 1, 2, 1, 0, 3, 1, 0, 1, true},     // asymmetric, width 31
       // Groups 2 and 4 (odd per-group sizes too).
       {2, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true},
       {1, 12, 10, 7, 20, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 4, true},
@@ -269,8 +353,10 @@ TEST(IntConvFast, Conv2DMatchesReference) {
       {2, 8, 10, 10, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},
       {1, 5, 9, 11, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5, true},
   };
-  uint32_t seed = 100;
-  for (const ConvCase& k : cases) check_conv(k, seed++, false);
+  for_each_isa([&] {
+    uint32_t seed = 100;
+    for (const ConvCase& k : cases) check_conv(k, seed++, false);
+  });
 }
 
 TEST(IntConvFast, Conv2DModesAndClamps) {
@@ -281,6 +367,7 @@ TEST(IntConvFast, Conv2DModesAndClamps) {
       {3, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
       {2, 8, 7, 9, 8, 3, 3, 2, 2, 1, 1, 1, 0, 0, 1, 2, true},
       {1, 6, 9, 9, 12, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 6, true},
+      {2, 9, 8, 14, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // direct path
   };
   uint32_t seed = 1000;
   for (ConvCase k : geoms) {
@@ -313,16 +400,18 @@ TEST(IntConvFast, DepthwiseMatchesReference) {
       {1, 3, 5, 4, 3, 4, 4, 1, 3, 1, 1, 3, 0, 3, 3, 3, false},     // padding near kernel size
       {1, 2, 1, 30, 2, 1, 5, 1, 1, 1, 1, 0, 2, 0, 2, 2, true},     // 1-D like
   };
-  uint32_t seed = 2000;
-  for (ConvCase k : cases) {
-    for (Mode mode : {Mode::normal, Mode::small, Mode::extreme_lo, Mode::extreme_hi, Mode::saturate}) {
-      k.mode = mode;
-      k.act_min = mode == Mode::saturate ? -20 : -128;
-      k.act_max = mode == Mode::saturate ? 20 : 127;
-      check_conv(k, seed++, true);
-      if (k.groups == k.c) check_conv(k, seed++, false);  // Conv2D groups == C dispatches here
+  for_each_isa([&] {
+    uint32_t seed = 2000;
+    for (ConvCase k : cases) {
+      for (Mode mode : {Mode::normal, Mode::small, Mode::extreme_lo, Mode::extreme_hi, Mode::saturate}) {
+        k.mode = mode;
+        k.act_min = mode == Mode::saturate ? -20 : -128;
+        k.act_max = mode == Mode::saturate ? 20 : 127;
+        check_conv(k, seed++, true);
+        if (k.groups == k.c) check_conv(k, seed++, false);  // Conv2D groups == C dispatches here
+      }
     }
-  }
+  });
 }
 
 // The grouped conv reference with groups == in_channels equals the depthwise reference (the two
@@ -344,6 +433,7 @@ TEST(IntConvFast, FullyConnectedMatchesReference) {
   const std::vector<FcCase> shapes = {{1, 16, 8},  {1, 1, 1},     {3, 33, 5},    {7, 100, 13},
                                       {8, 15, 6},  {17, 513, 29}, {64, 512, 64}, {5, 31, 7},
                                       {40, 7, 70}, {2, 250, 3},   {33, 64, 1}};
+  for_each_isa([&] {
   uint32_t seed = 3000;
   for (const FcCase& s : shapes) {
     for (Mode mode : {Mode::normal, Mode::small, Mode::extreme_lo, Mode::extreme_hi, Mode::saturate}) {
@@ -382,6 +472,7 @@ TEST(IntConvFast, FullyConnectedMatchesReference) {
       }
     }
   }
+  });
 }
 
 // Parameters outside the vector paths' domain still match: an activation range wider than int8
@@ -415,4 +506,59 @@ TEST(IntConvFast, OutOfDomainParametersFallBack) {
       });
     }
   }
+}
+
+// Input offsets at and past the edges of the byte format (pad value 128 - offset in [0, 255]):
+// -127 and 128 still run as quads (pads 255 and 0), -128, 129 and the non-int8 offsets -300 / 300
+// take the int16 pairs (on VNNI machines with vpdpwssd). Conv on its three B paths (direct,
+// im2col, pointwise) and the fully connected GEMM, on every ISA.
+TEST(IntConvFast, ByteFormatOffsetEdges) {
+  const std::vector<ConvCase> geoms = {
+      {2, 7, 9, 14, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // direct (width 14)
+      {1, 5, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true},    // im2col
+      {2, 9, 5, 7, 11, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false},  // pointwise
+  };
+  for_each_isa([&] {
+    uint32_t seed = 4000;
+    for (int32_t offset : {-127, 128, -128, 129, -300, 300}) {
+      SCOPED_TRACE("input_offset " + std::to_string(offset));
+      for (const ConvCase& k : geoms) {
+        std::mt19937 g(seed++);
+        const int icg = k.c / k.groups;
+        Data d = make_data(g, Mode::normal, static_cast<size_t>(k.n) * k.c * k.h * k.w,
+                           static_cast<size_t>(k.oc) * icg * k.kh * k.kw, k.oc, icg * k.kh * k.kw, true, k.bias);
+        d.input_offset = offset;
+        const Conv2DParams p = params(k, d);
+        const int32_t* bias = k.bias ? d.bias.data() : nullptr;
+        std::vector<int8_t> want(static_cast<size_t>(k.n) * k.oc * p.out_h() * p.out_w());
+        Conv2DReference(p, d.in.data(), d.w.data(), bias, want.data());
+        expect_same(want, [&](int threads, int8_t* out) {
+          Conv2DParams q = p;
+          q.threads = threads;
+          Conv2D(q, d.in.data(), d.w.data(), bias, out);
+        });
+      }
+      for (int in : {64, 37}) {  // in_features a multiple of 4 (weights used in place) or not
+        std::mt19937 g(seed++);
+        Data d = make_data(g, Mode::normal, 20 * static_cast<size_t>(in), 13 * static_cast<size_t>(in), 13, in,
+                           true, true);
+        d.input_offset = offset;
+        FullyConnectedParams p;
+        p.batch = 20;
+        p.in_features = in;
+        p.out_features = 13;
+        p.input_offset = offset;
+        p.out.multipliers = d.mult.data();
+        p.out.num_multipliers = static_cast<int>(d.mult.size());
+        p.out.output_offset = d.output_offset;
+        std::vector<int8_t> want(20 * 13);
+        FullyConnectedReference(p, d.in.data(), d.w.data(), d.bias.data(), want.data());
+        expect_same(want, [&](int threads, int8_t* out) {
+          FullyConnectedParams q = p;
+          q.threads = threads;
+          FullyConnected(q, d.in.data(), d.w.data(), d.bias.data(), out);
+        });
+      }
+    }
+  });
 }

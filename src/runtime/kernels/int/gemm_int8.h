@@ -1,18 +1,25 @@
-// Building blocks of the fast integer conv / fully connected kernels (AVX2): an exact
-// int16 x int16 -> int32 GEMM on _mm256_madd_epi16 and a vectorised, bit-exact TFLite
-// requantization epilogue. Internal to src/runtime/kernels/int.
+// Building blocks of the fast integer conv / fully connected kernels (AVX2; AVX-VNNI or
+// AVX512-VNNI micro kernels where the CPU has them): an exact int16 x int16 -> int32 GEMM on
+// _mm256_madd_epi16 (or vpdpwssd), a depthwise row kernel, a vectorised bit-exact TFLite
+// requantization epilogue, and the threading policy. Internal to src/runtime/kernels/int.
 //
-// GEMM shape: C[M][N] = A[M][K] * B[K][N] with
-//   A: int16, row-major, row stride lda >= 2*kp, K zero-padded to an even 2*kp (the weights, one
-//      row per output channel, widened from int8),
-//   B: int32 words, row kp (stride ldb words) holding for every column j the pair B[2kp][j] (low
-//      int16 half) and B[2kp+1][j] (high half): the activations plus input_offset, 0 at padding
-//      taps. Columns are consumed kNR at a time (a "panel"); columns past N in the last panel may
-//      hold anything, their outputs are not stored.
-// Each madd multiplies an A pair broadcast to all lanes with kNR/2 B pairs and sums the two
-// products: exact (|a| <= 128, |b| <= 2^15 - 1, two products < 2^31), unlike vpmaddubsw, which
-// saturates to int16. The int32 accumulation wraps exactly like the reference's int32 sums, so the
-// result is independent of the blocking and of the thread count.
+// GEMM shape: C[M][N] = A[M][K] * B[K][N], both operands as 32-bit words that hold a group of
+// consecutive k ("Operands"):
+//   pairs: two int16 per word. A: the weights widened from int8; B: the activations plus
+//     input_offset, 0 at padding taps. vpmaddwd (AVX2) or vpdpwssd (VNNI) per lane: exact
+//     (|a| <= 128, |b| <= 2^15 - 1, two products < 2^31), unlike vpmaddubsw, which saturates.
+//   quads (VNNI only): four bytes per word. A: the int8 weights as they are; B: the activations
+//     plus 128 as uint8, padding taps 128 - input_offset; vpdpbusd (u8 x s8, each product within
+//     int16, non-saturating). sum w*(x + 128) + (input_offset - 128) * sum w (the caller adds it to
+//     the bias) is sum w*(x + input_offset) over the in-bounds taps: padding taps contribute
+//     w*(128 - off) + w*(off - 128) = 0. Needs 128 - input_offset in [0, 255].
+//   A: row-major, row stride lda bytes, kw words per row (K zero-padded to a whole word).
+//   B: word row k starts koff[k] words from the panel's origin and holds one word per column.
+//      Columns are consumed kNR at a time (a "panel"); columns past N in the last panel may hold
+//      anything, their outputs are not stored. koff is k * ldb for a packed matrix, or per-tap
+//      offsets into a prepared input plane (direct conv).
+// Every form is exact integer arithmetic modulo 2^32 like the reference's int32 sums, so the result
+// is independent of the format, the blocking and the thread count.
 #pragma once
 
 #include <immintrin.h>
@@ -23,6 +30,7 @@
 #include <vector>
 
 #include "edgequant/int_kernels.h"
+#include "runtime/threading.h"
 
 namespace eq::intk::detail {
 
@@ -34,10 +42,37 @@ inline bool offset_fits_int16(int32_t input_offset) {
   return input_offset >= -32767 + 128 && input_offset <= 32767 - 127;
 }
 
+// The quads format pads with 128 - input_offset, which must be a byte.
+inline bool quads_offset_ok(int32_t input_offset) {
+  return input_offset >= -127 && input_offset <= 128;
+}
+
 inline int32_t load_i32(const void* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+// --------------------------------------------------------------------------- threads ---------
+
+// Threads for a call: the caller's count (<= 0: OpenMP's current setting), but no more than one per
+// min_parallel_work() multiply-accumulates, so that small layers do not pay for a parallel region
+// (a few microseconds, far more on a loaded machine) they cannot amortise.
+int64_t min_parallel_work();
+void set_min_parallel_work(int64_t macs);  // tests: 0 splits every call
+int effective_threads(int threads, int64_t work);
+
+// Runs body(begin, end) over [0, n) tasks on `threads` threads (eq::parallel_for; serially for one
+// thread). Which thread runs which task never changes a result: every output is an exact integer
+// sum computed by one task.
+template <class F>
+void run_tasks(int threads, long n, F&& body) {
+  if (threads <= 1 || n <= 1) {
+    body(0L, n);
+    return;
+  }
+  ScopedThreads scoped(threads);
+  parallel_for(n, 1, body);
 }
 
 // ------------------------------------------------------------------ requantization ----------
@@ -152,6 +187,8 @@ inline void requant_row16(const Requant& r, const RowQ& q, int32_t bias, const i
 
 // --------------------------------------------------------------------------- GEMM ------------
 
+enum class Operands { pairs, quads };
+
 // Which instructions the micro kernel uses: AVX2 vpmaddwd + vpaddd everywhere; where the CPU has
 // them, the fused VNNI vpdpwssd (same exact arithmetic), in its VEX (AVX-VNNI) or EVEX
 // (AVX512-VNNI + VL, 256-bit) encoding. Chosen once from CPUID (best available); tests switch it to
@@ -161,10 +198,13 @@ GemmIsa gemm_isa();
 bool set_gemm_isa(GemmIsa isa);  // false (and no change) when the CPU lacks it
 const char* gemm_isa_name(GemmIsa isa);
 
-// rows (1..kMR) rows of A starting at a (stride lda) times kNR columns of B starting at b (row
-// stride ldb words) over kp k pairs; writes c[rows][kNR] (row stride kNR).
-void micro_kernel(int rows, const int16_t* a, int64_t lda, const int32_t* b, int64_t ldb, int kp,
-                  int32_t* c);
+// Whether the quads format can run (a VNNI instruction set is selected).
+bool quads_available();
+
+// rows (1..kMR) rows of A starting at a (stride lda bytes) times kNR columns of B starting at b
+// (word row k at b + koff[k]) over kw words; writes c[rows][kNR] (row stride kNR).
+void micro_kernel(Operands ops, int rows, const void* a, int64_t lda, const int32_t* b,
+                  const int64_t* koff, int kw, int32_t* c);
 
 // Depthwise conv row (same ISA choice): acc[j] = bias + sum over i < np of the madd of the pair
 // words q[off[i] + j] with the weight pair word wp[i], for j < round_up(n, 16) (q readable that
@@ -173,17 +213,18 @@ void depthwise_row(const int32_t* q, const int64_t* off, const int32_t* wp, int 
                    int n, int32_t* acc);
 
 // For rows [m_begin, m_end) of A and panels [0, npanels) of B, computes each micro tile and calls
-// epi(m0, rows, panel, const int32_t* c) with c[rows][kNR]. Panel-major: one panel of B (kp * 64
+// epi(m0, rows, panel, const int32_t* c) with c[rows][kNR]. Panel-major: one panel of B (kw * 64
 // bytes) stays in L1 while the rows of A stream past it.
 template <class Epi>
-void gemm_tiles(const int16_t* a, int64_t lda, int m_begin, int m_end, const int32_t* b,
-                int64_t ldb, int npanels, int kp, Epi&& epi) {
+void gemm_tiles(Operands ops, const void* a, int64_t lda, int m_begin, int m_end, const int32_t* b,
+                const int64_t* koff, int npanels, int kw, Epi&& epi) {
   alignas(32) int32_t c[kMR * kNR];
+  const char* a8 = static_cast<const char*>(a);
   for (int q = 0; q < npanels; ++q) {
     const int32_t* bq = b + static_cast<int64_t>(q) * kNR;
     for (int m0 = m_begin; m0 < m_end; m0 += kMR) {
       const int rows = std::min(kMR, m_end - m0);
-      micro_kernel(rows, a + m0 * lda, lda, bq, ldb, kp, c);
+      micro_kernel(ops, rows, a8 + m0 * lda, lda, bq, koff, kw, c);
       epi(m0, rows, q, static_cast<const int32_t*>(c));
     }
   }
@@ -200,5 +241,16 @@ void interleave_rows(const int16_t* r0, const int16_t* r1, int64_t n, int32_t* d
 
 // x (int8, n values) + offset -> int16.
 void widen_offset(const int8_t* x, int n, int32_t offset, int16_t* dst);
+
+// x (int8, n values) + 128 -> uint8 (the sign bit flipped).
+void flip_sign(const int8_t* x, int n, uint8_t* dst);
+
+// dst[j] = (r0[j], r1[j], r2[j], r3[j]) as bytes 0..3 for j < round_up(n, 16) (rows readable that
+// far).
+void interleave4_rows(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
+                      int64_t n, int32_t* dst);
+
+// sum of each int8 row [rows][k] (row stride k).
+void row_sums(const int8_t* src, int64_t rows, int k, int32_t* sums);
 
 }  // namespace eq::intk::detail

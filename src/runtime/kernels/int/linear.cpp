@@ -1,22 +1,22 @@
 // Fast int8 fully connected, bit-identical to FullyConnectedReference (TFLite
 // reference_integer_ops::FullyConnected arithmetic), and the Conv2DParams geometry helpers.
 //
-// Small batches (< kGemmMinBatch rows): one pass over the weights, each output a dot product of an
+// Small batches (< gemm_min_batch rows): one pass over the weights, each output a dot product of an
 // int8 weight row (sign-extended on the fly) with the int16 input row (input + offset) on
-// _mm256_madd_epi16. Larger batches: the madd GEMM of gemm_int8.h with the widened weights as A
-// (one row per output feature) and 16 input rows per packed B panel; tiles are requantized per
-// output feature and stored transposed into [batch, out_features].
+// _mm256_madd_epi16. Larger batches: the GEMM of gemm_int8.h (VNNI byte quads where the CPU has
+// them and the offset allows, else int16 pairs) with the weights as A (one row per output feature)
+// and 16 input rows per packed B panel; tiles are requantized per output feature and stored
+// transposed into [batch, out_features].
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "conv_reference.h"
 #include "edgequant/int_kernels.h"
 #include "gemm_int8.h"
-#include "runtime/threading.h"
 
 namespace eq::intk {
 
@@ -31,20 +31,12 @@ using namespace detail;
 
 namespace {
 
-constexpr int kGemmMinBatch = 8;
+// Batch from which the GEMM (16 input rows per panel) beats one pass of dot products over the
+// weights: measured about 4 with the VNNI byte format, 12 with AVX2 pairs.
+int gemm_min_batch(bool quads) { return quads ? 4 : 12; }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-template <class F>
-void run_tasks(int threads, long n, F&& body) {
-  if (threads <= 1 || n <= 1) {
-    body(0L, n);
-    return;
-  }
-  ScopedThreads scoped(threads);
-  parallel_for(n, 1, body);
-}
 
 inline int32_t hsum(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -53,28 +45,34 @@ inline int32_t hsum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-// acc[r] = sum_k w[r][k] * x[k] for R weight rows (stride k) against one int16 input row.
-template <int R>
-void dot_rows(const int8_t* w, int k, const int16_t* x, int32_t* acc) {
-  __m256i a[R];
-  for (int r = 0; r < R; ++r) a[r] = _mm256_setzero_si256();
+// acc[r * B + b] = sum_k w[r][k] * x[b][k] for R weight rows (stride k) and B int16 input rows
+// (stride ldx): each sign-extended weight vector serves all B rows.
+template <int R, int B>
+void dot_rows(const int8_t* w, int k, const int16_t* x, int64_t ldx, int32_t* acc) {
+  __m256i a[R][B];
+  for (int r = 0; r < R; ++r)
+    for (int b = 0; b < B; ++b) a[r][b] = _mm256_setzero_si256();
   const int k16 = k / 16 * 16;
   for (int i = 0; i < k16; i += 16) {
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    __m256i xv[B];
+    for (int b = 0; b < B; ++b) xv[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * ldx + i));
     for (int r = 0; r < R; ++r) {
       const __m256i wv = _mm256_cvtepi8_epi16(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + static_cast<int64_t>(r) * k + i)));
-      a[r] = _mm256_add_epi32(a[r], _mm256_madd_epi16(wv, xv));
+      for (int b = 0; b < B; ++b) a[r][b] = _mm256_add_epi32(a[r][b], _mm256_madd_epi16(wv, xv[b]));
     }
   }
   for (int r = 0; r < R; ++r) {
-    int32_t s = hsum(a[r]);
     const int8_t* wr = w + static_cast<int64_t>(r) * k;
-    for (int i = k16; i < k; ++i) s += static_cast<int32_t>(wr[i]) * x[i];
-    acc[r] = s;
+    for (int b = 0; b < B; ++b) {
+      int32_t s = hsum(a[r][b]);
+      for (int i = k16; i < k; ++i) s += static_cast<int32_t>(wr[i]) * x[b * ldx + i];
+      acc[r * B + b] = s;
+    }
   }
 }
 
+// Few input rows: one pass over the weights, 4 output features x 2 input rows at a time.
 void fc_small_batch(const FullyConnectedParams& p, const Requant& rq, int nt, const int8_t* input,
                     const int8_t* weights, const int32_t* bias, int8_t* output) {
   const int K = p.in_features, M = p.out_features;
@@ -85,45 +83,85 @@ void fc_small_batch(const FullyConnectedParams& p, const Requant& rq, int nt, co
   constexpr int kRows = 4;
   const int64_t blocks = ceil_div(M, kRows);
   run_tasks(nt, static_cast<long>(blocks), [&](long blk_begin, long blk_end) {
-    int32_t acc[kRows];
+    int32_t acc[kRows * 2];
     for (long blk = blk_begin; blk < blk_end; ++blk) {
       const int o0 = static_cast<int>(blk * kRows);
       const int rows = std::min(kRows, M - o0);
       const int8_t* w = weights + static_cast<int64_t>(o0) * K;
-      for (int b = 0; b < p.batch; ++b) {
+      for (int b = 0; b < p.batch; b += 2) {
+        const int nb = std::min(2, p.batch - b);
         const int16_t* x = x16.data() + b * ldx;
-        if (rows == kRows) {
-          dot_rows<kRows>(w, K, x, acc);
+        if (rows == kRows && nb == 2) {
+          dot_rows<kRows, 2>(w, K, x, ldx, acc);
+        } else if (rows == kRows) {
+          dot_rows<kRows, 1>(w, K, x, ldx, acc);
         } else {
-          for (int r = 0; r < rows; ++r) dot_rows<1>(w + static_cast<int64_t>(r) * K, K, x, acc + r);
+          for (int r = 0; r < rows; ++r) {
+            if (nb == 2)
+              dot_rows<1, 2>(w + static_cast<int64_t>(r) * K, K, x, ldx, acc + r * nb);
+            else
+              dot_rows<1, 1>(w + static_cast<int64_t>(r) * K, K, x, ldx, acc + r * nb);
+          }
         }
-        int8_t* out = output + static_cast<int64_t>(b) * M + o0;
-        for (int r = 0; r < rows; ++r) {
-          const int o = o0 + r;
-          out[r] = finish_scalar(rq, rq.rows[o], acc[r] + (bias ? bias[o] : 0));
+        for (int j = 0; j < nb; ++j) {
+          int8_t* out = output + static_cast<int64_t>(b + j) * M + o0;
+          for (int r = 0; r < rows; ++r) {
+            const int o = o0 + r;
+            out[r] = finish_scalar(rq, rq.rows[o], acc[r * nb + j] + (bias ? bias[o] : 0));
+          }
         }
       }
     }
   });
 }
 
+// The GEMM: A = the weights (pairs: widened to int16; quads: the int8 rows themselves when
+// in_features is a multiple of 4, else a zero-padded copy), B = 16 input rows per panel (pairs:
+// input + offset as int16 pairs; quads: input + 128 as bytes, with (offset - 128) * sum(w) added
+// to the bias, see gemm_int8.h).
+template <Operands OPS>
 void fc_gemm(const FullyConnectedParams& p, const Requant& rq, int nt, const int8_t* input,
              const int8_t* weights, const int32_t* bias, int8_t* output) {
+  constexpr bool quads = OPS == Operands::quads;
+  constexpr int G = quads ? 4 : 2;  // k per word
   const int K = p.in_features, M = p.out_features;
-  const int kp = (K + 1) / 2;
-  const int64_t lda = 2 * static_cast<int64_t>(kp);
-  std::vector<int16_t> a16(static_cast<size_t>(M * lda));
-  widen_rows(weights, M, K, lda, a16.data());
+  const int kw = (K + G - 1) / G;
+  const int64_t lda = 4 * static_cast<int64_t>(kw);  // bytes
+  std::vector<int16_t> a16;
+  std::vector<int8_t> a8;
+  std::vector<int32_t> bias_eff(static_cast<size_t>(M));
+  const void* a = weights;
+  if constexpr (quads) {
+    if (K % 4 != 0) {
+      a8.assign(static_cast<size_t>(M * lda), 0);
+      for (int o = 0; o < M; ++o) std::memcpy(a8.data() + o * lda, weights + static_cast<int64_t>(o) * K, static_cast<size_t>(K));
+      a = a8.data();
+    }
+    std::vector<int32_t> wsum(static_cast<size_t>(M));
+    row_sums(weights, M, K, wsum.data());
+    for (int o = 0; o < M; ++o)
+      bias_eff[o] = static_cast<int32_t>(static_cast<uint32_t>(bias ? bias[o] : 0) +
+                                         static_cast<uint32_t>(int64_t{p.input_offset - 128} * wsum[o]));
+  } else {
+    a16.resize(static_cast<size_t>(M) * 2 * kw);
+    widen_rows(weights, M, K, 2 * kw, a16.data());
+    a = a16.data();
+    for (int o = 0; o < M; ++o) bias_eff[o] = bias ? bias[o] : 0;
+  }
   const int64_t npanels = ceil_div(p.batch, kNR);
   int64_t mchunks = 1;
   if (npanels < 2 * nt) mchunks = std::min(ceil_div(M, kMR), ceil_div(2 * nt, npanels));
   const int64_t mchunk = round_up(ceil_div(M, mchunks), kMR);
   mchunks = ceil_div(M, mchunk);
   const int64_t tasks = npanels * mchunks;
+  std::vector<int64_t> koff(static_cast<size_t>(kw));
+  for (int k = 0; k < kw; ++k) koff[k] = static_cast<int64_t>(k) * kNR;
 
   run_tasks(nt, static_cast<long>(tasks), [&](long t_begin, long t_end) {
-    std::vector<int32_t> panel(static_cast<size_t>(kp * kNR));
-    std::vector<int16_t> row(static_cast<size_t>(lda + 16));
+    std::vector<int32_t> panel(static_cast<size_t>(kw * kNR));
+    // One input row in the format, zero past K (its weights are zero there anyway).
+    std::vector<int16_t> row16(quads ? 0 : static_cast<size_t>(2 * kw + 16), 0);
+    std::vector<uint8_t> row8(quads ? static_cast<size_t>(4 * kw + 32) : 0, 0);
     int64_t packed = -1;
     for (long t = t_begin; t < t_end; ++t) {
       const int64_t q = t / mchunks, mc = t % mchunks;
@@ -132,23 +170,30 @@ void fc_gemm(const FullyConnectedParams& p, const Requant& rq, int nt, const int
       if (packed != q) {
         for (int j = 0; j < kNR; ++j) {
           if (j < ncol) {
-            widen_offset(input + static_cast<int64_t>(b0 + j) * K, K, p.input_offset, row.data());
-            if (K < lda) row[K] = 0;
-            for (int kpi = 0; kpi < kp; ++kpi) panel[kpi * kNR + j] = load_i32(row.data() + 2 * kpi);
+            const int8_t* x = input + static_cast<int64_t>(b0 + j) * K;
+            const void* r;
+            if constexpr (quads) {
+              flip_sign(x, K, row8.data());
+              r = row8.data();
+            } else {
+              widen_offset(x, K, p.input_offset, row16.data());
+              r = row16.data();
+            }
+            for (int k = 0; k < kw; ++k) panel[k * kNR + j] = load_i32(static_cast<const char*>(r) + 4 * k);
           } else {
-            for (int kpi = 0; kpi < kp; ++kpi) panel[kpi * kNR + j] = 0;
+            for (int k = 0; k < kw; ++k) panel[k * kNR + j] = 0;
           }
         }
         packed = q;
       }
       const int m_begin = static_cast<int>(mc * mchunk);
       const int m_end = static_cast<int>(std::min<int64_t>(M, m_begin + mchunk));
-      gemm_tiles(a16.data(), lda, m_begin, m_end, panel.data(), kNR, 1, kp,
+      gemm_tiles(OPS, a, lda, m_begin, m_end, panel.data(), koff.data(), 1, kw,
                  [&](int m0, int rows, int, const int32_t* c) {
                    alignas(16) int8_t t8[kNR];
                    for (int i = 0; i < rows; ++i) {
                      const int o = m0 + i;
-                     requant_row16(rq, rq.rows[o], bias ? bias[o] : 0, c + i * kNR, kNR, t8);
+                     requant_row16(rq, rq.rows[o], bias_eff[o], c + i * kNR, kNR, t8);
                      int8_t* out = output + static_cast<int64_t>(b0) * M + o;
                      for (int j = 0; j < ncol; ++j) out[static_cast<int64_t>(j) * M] = t8[j];
                    }
@@ -167,11 +212,15 @@ void FullyConnected(const FullyConnectedParams& p, const int8_t* input, const in
     return;
   }
   const Requant rq = make_requant(p.out, p.out_features);
-  const int nt = p.threads > 0 ? p.threads : omp_get_max_threads();
-  if (p.batch < kGemmMinBatch)
+  const int nt = effective_threads(
+      p.threads, static_cast<int64_t>(p.batch) * p.in_features * p.out_features);
+  const bool quads = quads_available() && quads_offset_ok(p.input_offset);
+  if (p.batch < gemm_min_batch(quads))
     fc_small_batch(p, rq, nt, input, weights, bias, output);
+  else if (quads)
+    fc_gemm<Operands::quads>(p, rq, nt, input, weights, bias, output);
   else
-    fc_gemm(p, rq, nt, input, weights, bias, output);
+    fc_gemm<Operands::pairs>(p, rq, nt, input, weights, bias, output);
 }
 
 }  // namespace eq::intk

@@ -90,7 +90,8 @@ Graph calibrate_and_quantize(const Graph& g, const std::vector<std::vector<Tenso
 // ---- passes used around the flow ----
 
 // Folds inference BatchNorm into a preceding conv1d/conv2d/conv_transpose/linear whose output
-// only the BatchNorm reads (weights and bias rewritten in float64, as torch's fuse_conv_bn_weights).
+// only the BatchNorm reads (weights and bias computed in float64 and rounded once; torch folds in
+// float32, so per-channel weight scales may differ from torch's by 1 ulp).
 // Returns the number folded.
 int fold_batch_norm(Graph& g);
 

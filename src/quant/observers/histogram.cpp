@@ -19,6 +19,7 @@
 #include "edgequant/error.h"
 #include "edgequant/observers.h"
 #include "quant/observers/observer_util.h"
+#include "runtime/threading.h"
 
 namespace eq {
 
@@ -55,8 +56,8 @@ std::pair<float, float> histc_edges(float lo, float hi) {
   return {static_cast<float>(l), static_cast<float>(h)};
 }
 
-// Adds the histc counts of data (all inside [lo, hi]) to `out` (float32, as torch's histc).
-void histc_add(const float* data, int64_t n, int bins, float lo_in, float hi_in, std::vector<float>& out) {
+// Counts (exactly, in integers) the histc bins of data (all inside [lo, hi]) into `total`.
+void histc_count(const float* data, int64_t n, int bins, float lo_in, float hi_in, std::vector<uint64_t>& total) {
   const auto [lo, hi] = histc_edges(lo_in, hi_in);
   const float width = hi - lo;
   const float nb = static_cast<float>(bins);
@@ -69,14 +70,13 @@ void histc_add(const float* data, int64_t n, int bins, float lo_in, float hi_in,
   int64_t i = 0;
   auto flush = [&]() {
     for (int b = 0; b < bins; ++b) {
-      const uint64_t c = static_cast<uint64_t>(c0[b]) + c1[b] + c2[b] + c3[b];
-      out[static_cast<size_t>(b)] += static_cast<float>(c);
+      total[static_cast<size_t>(b)] += static_cast<uint64_t>(c0[b]) + c1[b] + c2[b] + c3[b];
       c0[b] = c1[b] = c2[b] = c3[b] = 0;
     }
   };
   if (!(width > 0) || !std::isfinite(width)) {
     // Degenerate range (only reachable for |value| so large that value +- 1 rounds back).
-    out[0] += static_cast<float>(n);
+    total[0] += static_cast<uint64_t>(n);
     return;
   }
 #if defined(__AVX2__)
@@ -115,6 +115,29 @@ void histc_add(const float* data, int64_t n, int bins, float lo_in, float hi_in,
     ++c0[pos];
   }
   flush();
+}
+
+// Adds the histc counts of data to `out` (float32, as torch's histc). The counting is split
+// across the executor's threads (calibration calls this between nodes, where the other core
+// would idle); counts are integers and summed before the one float add per bin, so the result
+// does not depend on the split.
+void histc_add(const float* data, int64_t n, int bins, float lo, float hi, std::vector<float>& out) {
+  // At most 8 chunks of at least 64K values: enough to split across threads, few partials.
+  const int64_t chunks = std::clamp<int64_t>((n + (int64_t{1} << 16) - 1) >> 16, 1, 8);
+  const int64_t kChunk = (n + chunks - 1) / chunks;
+  std::vector<std::vector<uint64_t>> partial(static_cast<size_t>(std::max<int64_t>(chunks, 1)),
+                                             std::vector<uint64_t>(static_cast<size_t>(bins), 0));
+  parallel_for(chunks, 1, [&](long b, long e) {
+    for (long c = b; c < e; ++c) {
+      const int64_t begin = c * kChunk;
+      if (begin < n) histc_count(data + begin, std::min(kChunk, n - begin), bins, lo, hi, partial[static_cast<size_t>(c)]);
+    }
+  });
+  for (int k = 0; k < bins; ++k) {
+    uint64_t t = 0;
+    for (const auto& p : partial) t += p[static_cast<size_t>(k)];
+    out[static_cast<size_t>(k)] += static_cast<float>(t);
+  }
 }
 
 // c10::div_floor_floating (also numpy's npy_divmod floor quotient).

@@ -20,7 +20,7 @@ intk::Pool2DParams pool_params(const KernelCreateInfo& info, size_t k) {
   const Shape& os = info.outputs.at(0).second;
   const size_t r = xs.size();
   const std::vector<int64_t> kernel = a.ints("kernel_size");
-  std::vector<int64_t> stride = a.ints("stride", kernel);
+  std::vector<int64_t> stride = a.ints("stride", std::vector<int64_t>(kernel.size(), 1));  // as the schema: absent = 1
   if (stride.empty()) stride = kernel;
   std::vector<int64_t> pad = a.ints("padding", std::vector<int64_t>(2 * k, 0));
   if (pad.size() == k) pad.insert(pad.end(), pad.begin(), pad.end());

@@ -95,21 +95,24 @@ int dispatch(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-// OpenMP's default wait policy spins idle workers for a while after each parallel region. On a
-// machine with any other load (a shared CI runner, a build in the background) the spinning worker
-// takes the core the main thread needs: measured on the 2-core development machine under load,
-// mlp batch-1 latency went from 0.03 ms (passive) to 32 ms (default), calibration from 14,000 to
-// 900 images/s. libgomp reads the policy when it loads, before main, so when the user has not
-// chosen one we set PASSIVE and re-execute ourselves once. OMP_WAIT_POLICY=ACTIVE brings the
-// spinning back for benchmarks on an otherwise idle machine.
-void choose_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0) return;
+// OpenMP's default wait policy spins idle workers for a long time after each parallel region
+// (libgomp: 300,000 spins, about a millisecond). On a machine with other load (a shared CI runner,
+// a build in the background) the spinning worker takes the core the main thread needs: measured
+// on the 2-core development machine under load, mlp batch-1 latency was 32 ms spinning against
+// 0.03 ms with OMP_WAIT_POLICY=PASSIVE, calibration 900 against 14,000 images/s. PASSIVE is no
+// answer either: on an idle machine every parallel region then waits for a futex wake-up (mbv2
+// batch 1: 5.6 ms against 0.34 ms). A short spin (GOMP_SPINCOUNT=20000, tens of microseconds)
+// kept the idle speed (0.345 ms) and most of PASSIVE's gain under load (10,000 spins: 0.8 ms,
+// 5,700 images/s). libgomp reads these when it loads, before main, so when the user has set
+// neither we set the short spin and re-execute ourselves once.
+void choose_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  if (setenv("GOMP_SPINCOUNT", "20000", 0) != 0) return;
   execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the default policy
 }
 
 int main(int argc, char** argv) {
-  choose_passive_openmp_wait(argv);
+  choose_openmp_wait(argv);
   try {
     const int rc = dispatch(std::vector<std::string>(argv + 1, argv + argc));
     if (std::fflush(stdout) != 0) return fail("cannot write to standard output", 1);

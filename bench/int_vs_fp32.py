@@ -11,18 +11,13 @@ with --threads threads. Prints ms / images/s and the ratios int/fp32.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
+from bench_util import run_json
+
 MODELS = ["cnn", "mbv2", "resnet", "vit", "conv1d", "mlp"]
 
-
-def run_json(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-    return json.loads(p.stdout)
 
 
 def main():

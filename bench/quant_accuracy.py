@@ -12,19 +12,14 @@ percent and the difference to fp32, and with --json the raw numbers.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from bench_util import run_json
 
 MODELS = ["cnn", "mbv2", "resnet", "vit", "conv1d", "mlp"]
 OBSERVERS = ["minmax", "histogram", "percentile", "entropy"]
 
-
-def run_json(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
-    return json.loads(p.stdout)
 
 
 def main():

@@ -31,7 +31,7 @@ Tensor integer_tensor(DType dtype, Shape shape, const std::vector<int64_t>& v) {
 
 class Converter {
  public:
-  Converter(const Prepared& p) : p_(p), g_(p.graph()) {}
+  explicit Converter(const Prepared& p) : p_(p), g_(p.graph()) {}
 
   Graph run() {
     const auto& groups = p_.groups();

@@ -110,12 +110,10 @@ class SharingBuilder {
     parent_[rc] = rp;
   }
 
-  static bool specs_equal(const QuantizationSpecBase& a, const QuantizationSpecBase& b) { return a == b; }
-
   void union_if_equal(EdgeOrNode a, EdgeOrNode b) {
     auto ia = specs_.find(a), ib = specs_.find(b);
     if (ia == specs_.end() || ib == specs_.end()) return;
-    if (specs_equal(unwrap(ia->second, a), unwrap(ib->second, b))) unite(a, b);
+    if (unwrap(ia->second, a) == unwrap(ib->second, b)) unite(a, b);
   }
 
   const Graph& g_;

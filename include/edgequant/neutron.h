@@ -14,6 +14,7 @@
 
 #include "edgequant/graph.h"
 #include "edgequant/partition.h"
+#include "edgequant/quantizer.h"
 
 namespace eq {
 
@@ -80,6 +81,39 @@ class NeutronPartitioner {
 
  private:
   NeutronCompileSpec spec_;
+};
+
+// ExecuTorch NeutronQuantizer (backends/nxp/quantizer/neutron_quantizer.py): static int8 for the
+// Neutron NPU. Activations int8 per-tensor affine [-128, 127] (HistogramObserver, eps 2^-12), the
+// graph input included; weights int8 symmetric [-127, 127]: per tensor, as NXP documents the
+// scheme, or — set_per_channel_conv(true), what ExecuTorch 1.5.1's code does — conv weights per
+// output channel (linear stays per tensor); int32 derived bias; conv/linear fused with relu,
+// relu6, hardtanh(0, inf), sigmoid, tanh; fixed qparams for softmax / sigmoid (1/256, -128) and
+// tanh (1/128, 0), mul inputs fixed at 1/256 (as NXP's MulTensorPattern); pools, reshapes,
+// permute, pad, slice, mean, abs, hardtanh share their input's qparams; cat shares one set.
+// transform_for_annotation folds BatchNorm and rewrites conv1d as unsqueeze → conv2d → squeeze.
+class NeutronQuantizer : public Quantizer {
+ public:
+  explicit NeutronQuantizer(NeutronTargetSpec spec, bool is_qat = false);
+  std::string name() const override { return "neutron"; }
+  void transform_for_annotation(Graph& g) const override;
+  void annotate(const Graph& g, Annotations& annotations, std::vector<SkipReason>& skipped) const override;
+
+  NeutronQuantizer& set_per_channel_conv(bool on);
+  // Module / operator overrides: nullopt leaves those nodes in float; a config replaces the
+  // default one (PT2E precedence, see QuantizerConfigs).
+  NeutronQuantizer& set_module_name(const std::string& name, std::optional<QuantizationConfig> c);
+  NeutronQuantizer& set_module_type(const std::string& type, std::optional<QuantizationConfig> c);
+  NeutronQuantizer& set_operator_type(const std::string& op, std::optional<QuantizationConfig> c);
+  // The config every node gets unless overridden (per_channel_conv and is_qat applied).
+  QuantizationConfig default_config() const;
+  const NeutronTargetSpec& target_spec() const { return spec_; }
+
+ private:
+  NeutronTargetSpec spec_;
+  bool is_qat_ = false;
+  bool per_channel_conv_ = false;
+  QuantizerConfigs overrides_;  // global unused: default_config() is the global
 };
 
 }  // namespace eq

@@ -156,6 +156,50 @@ struct QuantizationConfig {
   bool is_qat = false;
 };
 
+// Which QuantizationConfig applies to which node, with PT2E's set_* precedence:
+// module name > module type > operator type > global (ExecuTorch XNNPACKQuantizer /
+// EthosUQuantizer). A nullopt config means "leave these nodes in float".
+//   - module name: the node's module path equals `name` or lies under it ("blocks.1" covers
+//     "blocks.1.conv.0"), as torch's get_module_name_filter reads nn_module_stack;
+//   - module type: a torch.nn class name ("Conv2d", "torch.nn.Conv2d", "torch.nn.modules.conv.Conv2d"),
+//     matched against module_types_of(node);
+//   - operator type: an ATen op ("aten.conv2d.default"; "aten.conv2d", "conv2d" match every overload).
+class QuantizerConfigs {
+ public:
+  void set_global(std::optional<QuantizationConfig> c) { global_ = std::move(c); }
+  void set_module_name(const std::string& name, std::optional<QuantizationConfig> c);
+  void set_module_type(const std::string& type, std::optional<QuantizationConfig> c);
+  void set_operator_type(const std::string& op, std::optional<QuantizationConfig> c);
+
+  // One annotation pass of a backend: nodes `applies(node)` selects get `config`. Passes come in
+  // precedence order; a node claimed by an earlier pass (annotated) is never re-annotated.
+  struct Pass {
+    std::string what;  // "module name 'fc'", "global", ... (for skip reasons)
+    std::optional<QuantizationConfig> config;
+    std::function<bool(const Graph&, int node)> applies;
+    // Set for operator-type passes: only patterns anchored at this op run (torch's operator_target).
+    std::string operator_type;
+  };
+  std::vector<Pass> passes() const;
+
+  const std::optional<QuantizationConfig>& global() const { return global_; }
+  bool empty_overrides() const { return by_name_.empty() && by_type_.empty() && by_op_.empty(); }
+
+ private:
+  std::optional<QuantizationConfig> global_;
+  std::vector<std::pair<std::string, std::optional<QuantizationConfig>>> by_name_, by_type_, by_op_;
+};
+
+// torch.nn class names (short form, "Conv2d") of the modules a node came from. ONNX models keep
+// module paths in node names but not module classes, so the leaf module's class is inferred from
+// the op it produced (aten.conv2d → Conv2d, aten.linear → Linear, aten.hardtanh(0, 6) → ReLU6, ...).
+std::vector<std::string> module_types_of(const Graph& g, int node);
+// "torch.nn.modules.conv.Conv2d" / "nn.Conv2d" / "Conv2d" -> "Conv2d".
+std::string short_module_type(const std::string& type);
+// True when `op` (a full ATen name) is named by `pattern` ("aten.conv2d.default", "aten.conv2d",
+// "aten::conv2d", "conv2d").
+bool operator_matches(const std::string& op, const std::string& pattern);
+
 // int8 affine activations [-128, 127], int8 symmetric weights [-127, 127] (per tensor, or per
 // output channel), int32 bias; `activation_observer` for activations, minmax (per-channel minmax)
 // for weights; eps 2^-12 as XNNPACK's and Neutron's configs use.

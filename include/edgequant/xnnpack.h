@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "edgequant/graph.h"
+#include "edgequant/quantizer.h"
 
 namespace eq {
 
@@ -51,5 +52,39 @@ std::string xnnpack_unsupported_reason(const Graph& g, int node);
 
 // Registers the xnnpack.subgraph op schema and kernel (idempotent; partition_for_xnnpack calls it).
 void register_xnnpack_ops();
+
+// ---- ExecuTorch XNNPACKQuantizer (backends/xnnpack/quantizer/xnnpack_quantizer.py) ----
+namespace xnnpack {
+// Activations int8 per-tensor affine [act_qmin, act_qmax] (HistogramObserver; static) or, with
+// is_dynamic, quantized per call at run time (placeholder observer, no output observers); weights
+// int8 symmetric [weight_qmin, weight_qmax], per output channel or per tensor (MinMax); eps 2^-12
+// everywhere; bias left float (XNNPACK quantizes it when it packs the weights).
+QuantizationConfig get_symmetric_quantization_config(bool is_per_channel = false, bool is_qat = false,
+                                                     bool is_dynamic = false, int64_t act_qmin = -128,
+                                                     int64_t act_qmax = 127, int64_t weight_qmin = -127,
+                                                     int64_t weight_qmax = 127);
+}  // namespace xnnpack
+
+// Patterns, first match wins: conv(+relu), conv_transpose, linear(+relu), add(+relu), mul(+relu),
+// cat, adaptive_avg_pool2d; then relu, hardtanh, max_pool2d, mean, permute, reshape, flatten,
+// slice, squeeze, dropout share their input's qparams when that input is annotated
+// (propagate_annotation). A dynamic config annotates linear and conv2d only (no depthwise, no
+// conv+relu). Precedence of the set_* configs: module name > module type > operator > global.
+class XNNPACKQuantizer : public Quantizer {
+ public:
+  XNNPACKQuantizer() = default;
+  std::string name() const override { return "xnnpack"; }
+  void transform_for_annotation(Graph& g) const override;
+  void annotate(const Graph& g, Annotations& annotations, std::vector<SkipReason>& skipped) const override;
+
+  XNNPACKQuantizer& set_global(std::optional<QuantizationConfig> c);
+  XNNPACKQuantizer& set_module_name(const std::string& name, std::optional<QuantizationConfig> c);
+  XNNPACKQuantizer& set_module_type(const std::string& type, std::optional<QuantizationConfig> c);
+  XNNPACKQuantizer& set_operator_type(const std::string& op, std::optional<QuantizationConfig> c);
+  const QuantizerConfigs& configs() const { return configs_; }
+
+ private:
+  QuantizerConfigs configs_;
+};
 
 }  // namespace eq

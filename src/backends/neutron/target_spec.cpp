@@ -11,6 +11,7 @@
 
 #include "edgequant/error.h"
 #include "edgequant/neutron.h"
+#include "edgequant/quantizer.h"
 #include "edgequant/ops.h"
 #include "rules.h"
 
@@ -83,18 +84,9 @@ namespace {
 
 // The canonical op names an operators_not_to_delegate entry stands for.
 std::vector<std::string> resolve_op(const std::string& entry, const std::vector<std::string>& ops) {
-  std::string e = entry;
-  for (size_t p; (p = e.find("::")) != std::string::npos;) e.replace(p, 2, ".");
   std::vector<std::string> out;
-  for (const std::string& op : ops) {
-    std::string underscored = op;
-    std::replace(underscored.begin(), underscored.end(), '.', '_');
-    const size_t dot = op.find('.');
-    const size_t dot2 = op.find('.', dot + 1);
-    const std::string base = dot == std::string::npos ? op : op.substr(dot + 1, dot2 == std::string::npos ? std::string::npos : dot2 - dot - 1);
-    const std::string ns_base = op.substr(0, dot2);  // "aten.conv2d"
-    if (e == op || e == underscored || e == ns_base || e == base) out.push_back(op);
-  }
+  for (const std::string& op : ops)
+    if (operator_matches(op, entry)) out.push_back(op);
   return out;
 }
 

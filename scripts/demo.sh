@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Quick start, first command: sets up, builds, and runs the main job on the built-in default —
-# the bundled Fashion-MNIST CNN evaluated on the Fashion-MNIST test set.
+# the bundled Fashion-MNIST CNN quantized for each backend (Neutron, XNNPACK, Ethos-U) with that
+# backend's own quantizer, partitioned, and evaluated on the Fashion-MNIST test set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh build
-build/edgequant inspect fixtures/models/cnn.onnx
-build/edgequant eval fixtures/models/cnn.onnx --dataset fashion-mnist:test
+build/edgequant demo "$@"

@@ -6,6 +6,7 @@
 
 #include "edgequant/onnx.h"
 #include "edgequant/quantize.h"
+#include "edgequant/xnnpack.h"
 #include "verbs.h"
 
 namespace eqcli {
@@ -19,6 +20,7 @@ const std::vector<Verb>& verbs() {
       {quantize_command, run_quantize},
       {compare_command, run_compare},
       {partition_command, run_partition},
+      {demo_command, run_demo},
   };
   return v;
 }
@@ -39,6 +41,18 @@ bool prepare_quantized_for_execution(eq::Graph& g, bool simulate) {
   for (const eq::Node& n : g.nodes) qdq |= n.op.rfind("quantized_decomposed.", 0) == 0;
   if (qdq && !simulate) eq::lower_to_integer(g);
   return qdq;
+}
+
+Option delegate_option() {
+  return {"--delegate", "", "BACKEND", "run a quantized model's supported partitions on a CPU backend: xnnpack"};
+}
+
+int apply_delegate(eq::Graph& g, const Args& args) {
+  if (!args.has("--delegate")) return -1;
+  const std::string d = *args.get("--delegate");
+  if (d != "xnnpack") throw UsageError("--delegate '" + d + "' is not a CPU backend (available: xnnpack)");
+  if (args.has("--simulate")) throw UsageError("--delegate runs integer partitions; it does not go with --simulate");
+  return static_cast<int>(eq::partition_for_xnnpack(g).delegated_nodes.size());
 }
 
 Option simulate_option() {

@@ -53,6 +53,7 @@ const Command& bench_command() {
        {"--seed", "", "S", "random seed for the inputs (default 0)"},
        threads_option(),
        simulate_option(),
+       delegate_option(),
        {"--profile", "", "", "also time each node over the runs and print the ops that take longest"},
        {"--json", "", "", "print one JSON object instead of the report"}},
   };
@@ -77,6 +78,7 @@ int run_bench(const Args& args) {
 
   eq::Graph g = load_model(model_path);
   [[maybe_unused]] const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
+  apply_delegate(g, args);
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::vector<eq::Tensor> inputs;
   for (int v : g.inputs) inputs.push_back(random_input(g.value(v), batch, rng));

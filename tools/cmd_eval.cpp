@@ -3,26 +3,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "classify.h"
 #include "edgequant/dataset.h"
 #include "json_writer.h"
 #include "progress.h"
 #include "verbs.h"
 
 namespace eqcli {
-namespace {
-
-// Position of the label's logit among the row: how many classes beat it (ties go to the lower
-// class index, like argmax). NaN logits never count as correct.
-int64_t label_rank(const float* row, int64_t classes, int64_t label) {
-  const float x = row[label];
-  if (std::isnan(x)) return classes;
-  int64_t rank = 0;
-  for (int64_t j = 0; j < classes; ++j)
-    if (row[j] > x || (j < label && row[j] == x) || std::isnan(row[j])) ++rank;
-  return rank;
-}
-
-}  // namespace
 
 const Command& eval_command() {
   static const Command c{
@@ -44,6 +31,7 @@ const Command& eval_command() {
        {"--batch", "-b", "B", "batch size (default 64)"},
        threads_option(),
        simulate_option(),
+       delegate_option(),
        {"--json", "", "", "print one JSON object instead of the report"}},
   };
   return c;
@@ -64,6 +52,7 @@ int run_eval(const Args& args) {
   const auto t_load = std::chrono::steady_clock::now();
   eq::Graph g = load_model(model_path);
   const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
+  apply_delegate(g, args);
   if (g.inputs.size() != 1)
     throw eq::Error(model_path + ": eval needs a model with one input, this one has " + std::to_string(g.inputs.size()));
   const eq::Dataset ds = args.has("--data") ? eq::load_dataset_files(*args.get("--data"), args.get("--labels", ""), !args.has("--raw"))
@@ -75,35 +64,9 @@ int run_eval(const Args& args) {
   eq::Executor exec(std::move(g), eq::ExecutorOptions{threads});
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
 
-  int64_t top1 = 0, top5 = 0, classes = 0;
-  Progress progress("eval", n, "img");
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t begin = 0; begin < n; begin += batch) {
-    const int64_t count = std::min(batch, n - begin);
-    const std::vector<eq::Tensor> out = exec.run({ds.batch(begin, count)});
-    const eq::Tensor& logits = out.at(0);
-    const std::string oname = exec.graph().value(exec.graph().outputs[0]).name;
-    if (logits.dtype() != eq::DType::f32 || logits.rank() != 2 || logits.dim(0) != count)
-      throw eq::Error(model_path + ": output '" + oname + "' is " + std::string(eq::dtype_name(logits.dtype())) + " " +
-                      eq::shape_str(logits.shape()) + "; eval needs f32 logits [N, classes]");
-    classes = logits.dim(1);
-    if (classes == 0) throw eq::Error(model_path + ": output '" + oname + "' has no classes");
-    const std::vector<int64_t> labels = ds.labels_slice(begin, count);
-    const float* p = logits.data<float>();
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t label = labels[static_cast<size_t>(i)];
-      if (label < 0 || label >= classes)
-        throw eq::Error("dataset '" + ds.name + "': label " + std::to_string(label) + " of sample " + std::to_string(begin + i) +
-                        " is outside the model's " + std::to_string(classes) + " classes");
-      const int64_t r = label_rank(p + i * classes, classes, label);
-      top1 += r < 1;
-      top5 += r < 5;
-    }
-    progress.update(begin + count);
-  }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  progress.finish();
-
+  const ClassifyResult cr = classify(exec, ds, n, batch, model_path);
+  const int64_t top1 = cr.top1, top5 = cr.top5, classes = cr.classes;
+  const double secs = cr.seconds;
   const double acc1 = 100.0 * static_cast<double>(top1) / static_cast<double>(n);
   const double acc5 = 100.0 * static_cast<double>(top5) / static_cast<double>(n);
   const double ips = secs > 0 ? static_cast<double>(n) / secs : 0;

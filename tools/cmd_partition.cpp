@@ -1,10 +1,15 @@
-// edgequant partition Q.onnx --backend neutron [--target imxrt700] [--exclude OP ...] [--json]:
+// edgequant partition Q.onnx --backend neutron|xnnpack|ethos-u [--target T] [--exclude OP ...] [--json]:
 // which parts of a quantized (QDQ) model a backend delegates, and why each other node stays on
 // the CPU.
+#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 
+#include "edgequant/ethos_u.h"
 #include "edgequant/neutron.h"
+#include "edgequant/quantize.h"
+#include "edgequant/xnnpack.h"
 #include "json_writer.h"
 #include "verbs.h"
 
@@ -55,12 +60,16 @@ const Command& partition_command() {
       "with the parameter and the limit. The summary is compute nodes delegated / total.\n"
       "Targets: imxrt700 (i.MX RT700). --exclude keeps an operator on the CPU (ExecuTorch's\n"
       "operators_not_to_delegate): aten.conv2d.default, aten::conv2d or conv2d; repeat it or give a\n"
-      "comma-separated list. --backend xnnpack and ethos-u are not available yet (exit status 2).\n"
+      "comma-separated list (neutron only).\n"
+      "XNNPACK: the model is lowered to integer ops first (what `run` executes), then every maximal\n"
+      "convex run of ops libxnnpack supports becomes one delegate; nodes are those of the integer graph.\n"
+      "Ethos-U (--target ethos-u55-128 default, ethos-u55-32..256, ethos-u65-256/512, ethos-u85-128..2048):\n"
+      "TOSA INT-profile support plus the target's Vela constraints (docs/ethos_u.md).\n"
       "--json prints one JSON object: model, backend, target {name, description, num_macs},\n"
       "operators_not_to_delegate, partitions [{id, nodes, compute_nodes [{node, op}]}],\n"
       "nodes [{node, op, delegated, partition, reason}], summary {compute_nodes, delegated, cpu, share}.",
-      {{"--backend", "", "NAME", "neutron (xnnpack, ethos-u: not available yet)"},
-       {"--target", "", "TARGET", "Neutron target (default imxrt700)"},
+      {{"--backend", "", "NAME", "neutron | xnnpack | ethos-u"},
+       {"--target", "", "TARGET", "neutron: imxrt700 (default); ethos-u: ethos-u55-128 (default), ..."},
        {"--exclude", "", "OP", "an operator never delegated (repeatable; comma-separated lists too)", true},
        {"--json", "", "", "print one JSON object instead of the summary"}},
   };
@@ -69,23 +78,63 @@ const Command& partition_command() {
 
 int run_partition(const Args& args) {
   const std::string model_path = args.positionals()[0];
-  if (!args.has("--backend")) throw UsageError("partition needs --backend neutron (xnnpack, ethos-u: not available yet)");
+  if (!args.has("--backend")) throw UsageError("partition needs --backend neutron|xnnpack|ethos-u");
   const std::string backend = *args.get("--backend");
-  if (backend == "xnnpack" || backend == "ethos-u")
-    throw UsageError("--backend " + backend + " is not available yet (available: neutron)");
-  if (backend != "neutron") throw UsageError("unknown --backend '" + backend + "' (neutron; xnnpack, ethos-u: not available yet)");
-  const std::string target = args.get("--target", "imxrt700");
+  if (backend != "neutron" && backend != "xnnpack" && backend != "ethos-u")
+    throw UsageError("unknown --backend '" + backend + "' (neutron, xnnpack, ethos-u)");
   const std::vector<std::string> exclude = split_commas(args.get_all("--exclude"));
+  if (!exclude.empty() && backend != "neutron") throw UsageError("--exclude applies to --backend neutron");
+  if (args.has("--target") && backend == "xnnpack") throw UsageError("--target does not apply to --backend xnnpack");
   const bool json = args.has("--json");
 
+  // What the result is about: the target's name, a description and (Neutron) its MAC count.
+  std::string target_name, target_description;
+  int num_macs = 0;
   eq::NeutronCompileSpec spec;
+  std::optional<eq::EthosUCompileSpec> ethos;
   try {
-    spec = eq::generate_neutron_compile_spec(target, exclude);
+    if (backend == "neutron") {
+      spec = eq::generate_neutron_compile_spec(args.get("--target", "imxrt700"), exclude);
+      target_name = spec.target.name;
+      target_description = spec.target.description;
+      num_macs = spec.target.num_macs;
+    } else if (backend == "ethos-u") {
+      ethos = eq::EthosUCompileSpec(args.get("--target", "ethos-u55-128"));
+      target_name = ethos->target;
+      target_description = "Arm Ethos-U" + ethos->family.substr(1) + ", " + std::to_string(ethos->macs) + " MACs/cycle (" +
+                           ethos->tosa_spec + ")";
+      num_macs = ethos->macs;
+    } else {
+      target_name = "cpu";
+      target_description = "libxnnpack on this CPU";
+    }
   } catch (const eq::Error& e) {
     throw UsageError(e.what());  // a wrong --target or --exclude is a command-line mistake
   }
-  const eq::Graph g = load_model(model_path);
-  const eq::PartitionResult r = eq::NeutronPartitioner(spec).partition(g);
+  eq::Graph g = load_model(model_path);
+  eq::PartitionResult r;
+  int xnnpack_partitions = -1;
+  if (backend == "neutron") {
+    r = eq::NeutronPartitioner(spec).partition(g);
+  } else if (backend == "ethos-u") {
+    r = eq::EthosUPartitioner(*ethos).partition(g);
+  } else {
+    // XNNPACK delegates integer ops: lower first, then report on the lowered graph's nodes.
+    eq::lower_to_integer(g);
+    eq::Graph partitioned = g;
+    const eq::XnnpackPartitionReport rep = eq::partition_for_xnnpack(partitioned);
+    xnnpack_partitions = rep.partitions;
+    std::map<int, std::string> cpu(rep.cpu_nodes_with_reason.begin(), rep.cpu_nodes_with_reason.end());
+    for (int n = 0; n < static_cast<int>(g.nodes.size()); ++n) {
+      const eq::Node& nd = g.nodes[static_cast<size_t>(n)];
+      if (eq::is_quantize_node(nd) || eq::is_dequantize_node(nd)) continue;
+      eq::NodeDecision d;
+      d.node = n;
+      d.delegated = std::find(rep.delegated_nodes.begin(), rep.delegated_nodes.end(), n) != rep.delegated_nodes.end();
+      if (!d.delegated) d.reason = cpu.count(n) ? cpu[n] : "not supported by libxnnpack";
+      r.decisions.push_back(d);
+    }
+  }
   bool qdq = false;
   for (const eq::Node& n : g.nodes) qdq |= eq::is_quantize_node(n) || eq::is_dequantize_node(n);
 
@@ -104,9 +153,9 @@ int run_partition(const Args& args) {
         .field("backend", backend)
         .key("target")
         .begin_object()
-        .field("name", spec.target.name)
-        .field("description", spec.target.description)
-        .field("num_macs", spec.target.num_macs)
+        .field("name", target_name)
+        .field("description", target_description)
+        .field("num_macs", num_macs)
         .end_object()
         .key("operators_not_to_delegate")
         .begin_array();
@@ -144,15 +193,14 @@ int run_partition(const Args& args) {
   }
 
   std::printf("model       %s\n", model_path.c_str());
-  std::printf("backend     neutron, target %s (%s; num_macs %d)\n", spec.target.name.c_str(),
-              spec.target.description.c_str(), spec.target.num_macs);
+  std::printf("backend     %s, target %s (%s)\n", backend.c_str(), target_name.c_str(), target_description.c_str());
   if (!spec.operators_not_to_delegate.empty()) {
     std::string ex;
     for (const std::string& op : spec.operators_not_to_delegate) ex += (ex.empty() ? "" : ", ") + op;
     std::printf("excluded    %s\n", ex.c_str());
   }
   if (!qdq) std::printf("note        the model has no quantize/dequantize nodes: quantize it first (edgequant quantize)\n");
-  std::printf("partitions  %zu\n", r.partitions.size());
+  std::printf("partitions  %zu\n", xnnpack_partitions >= 0 ? static_cast<size_t>(xnnpack_partitions) : r.partitions.size());
   for (size_t p = 0; p < r.partitions.size(); ++p) {
     const std::vector<int> c = compute_of(r.partitions[p]);
     std::printf("  #%zu  %zu compute nodes (%s) + %zu quantize/dequantize\n", p, c.size(), op_summary(g, c).c_str(),

@@ -1,9 +1,14 @@
 // edgequant quantize MODEL.onnx --calib DATA -o OUT.onnx: post-training quantization to a QDQ
-// ONNX model (prepare_pt2e → calibrate → convert_pt2e with the generic int8 quantizer).
+// ONNX model (prepare_pt2e → calibrate → convert_pt2e with the generic int8 quantizer, or a
+// backend's quantizer with --backend).
 #include <chrono>
 #include <cstdio>
 #include <map>
 
+#include <fstream>
+#include <memory>
+
+#include "edgequant/backends.h"
 #include "edgequant/dataset.h"
 #include "edgequant/onnx.h"
 #include "edgequant/quantize.h"
@@ -40,6 +45,45 @@ eq::ObserverSpec parse_observer(const std::string& s) {
   return o;
 }
 
+nlohmann::json read_config(const std::string& path) {
+  std::ifstream f(path);
+  if (!f.good()) throw eq::Error("--config: cannot read '" + path + "'");
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw eq::Error("--config '" + path + "': not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+// The quantizer the options ask for, and one line saying what it is.
+std::unique_ptr<eq::Quantizer> quantizer_from_args(const Args& args, std::string& description) {
+  const std::string backend = args.get("--backend", "generic");
+  if (backend == "generic") {
+    if (args.has("--target")) throw UsageError("--target needs --backend neutron|ethos-u");
+    if (args.has("--config")) throw UsageError("--config needs --backend neutron|xnnpack|ethos-u");
+    const std::string observer_name = args.get("--observer", "histogram");
+    const bool per_channel = args.has("--per-channel");
+    description = "generic: int8 affine activations (" + observer_name + "), int8 symmetric weights " +
+                  (per_channel ? "per channel" : "per tensor") + ", int32 bias";
+    return std::make_unique<eq::GenericQuantizer>(eq::symmetric_int8_config(per_channel, parse_observer(observer_name)));
+  }
+  if (args.has("--observer") || args.has("--per-channel"))
+    throw UsageError("--observer and --per-channel configure the generic quantizer; a backend quantizer takes its "
+                     "scheme from --config (e.g. {\"global\": {\"per_channel\": true}})");
+  const nlohmann::json config = args.has("--config") ? read_config(*args.get("--config")) : nlohmann::json::object();
+  const std::string target = args.get("--target", "");
+  std::unique_ptr<eq::Quantizer> q;
+  try {
+    q = eq::make_backend_quantizer(backend, target, config);
+  } catch (const eq::Error& e) {
+    throw UsageError(e.what());  // a wrong backend, target or config key is a command-line mistake
+  }
+  const std::string t = target.empty() ? eq::default_target(backend) : target;
+  description = backend + (t.empty() ? "" : " (" + t + ")") +
+                (args.has("--config") ? ", config " + *args.get("--config") : ", default config");
+  return q;
+}
+
 }  // namespace
 
 const Command& quantize_command() {
@@ -56,11 +100,18 @@ const Command& quantize_command() {
       "the result in integer arithmetic. A progress bar is drawn on stderr when it is a terminal.\n"
       "--json prints one JSON object: model, output, quantizer, observer, per_channel, calibration\n"
       "{dataset, images, batch, seconds, images_per_second}, nodes {total, quantized, float},\n"
-      "float_nodes [{node, op, reason}], size {before_bytes, after_bytes}, seconds.",
+      "float_nodes [{node, op, reason}], size {before_bytes, after_bytes}, seconds.\n"
+      "--backend neutron|xnnpack|ethos-u uses that backend's quantizer (ExecuTorch's NeutronQuantizer,\n"
+      "XNNPACKQuantizer, EthosUQuantizer); --config CFG.json sets its options and per-module /\n"
+      "per-operator overrides, e.g. {\"global\": {\"is_per_channel\": true}, \"module_name\": {\"fc\": null}}\n"
+      "(null keeps those nodes in float; format in include/edgequant/backends.h).",
       {{"--calib", "", "DATA", "calibration data: fashion-mnist:train (or :test), or an .npy/.npz/IDX images file"},
        {"--calib-size", "", "N", "number of calibration images (default 1000)"},
        {"--observer", "", "KIND", "minmax | moving-average | histogram (default) | percentile[:P] | entropy"},
        {"--per-channel", "", "", "per-output-channel weight scales (default: per tensor)"},
+       {"--backend", "", "NAME", "generic (default) | neutron | xnnpack | ethos-u: the backend's own quantizer"},
+       {"--target", "", "T", "backend target: imxrt700 (neutron), ethos-u55-128 ... ethos-u85-2048 (ethos-u)"},
+       {"--config", "", "CFG.json", "backend config: global / module_name / module_type / operator_type overrides"},
        {"--output", "-o", "OUT.onnx", "where to write the QDQ model"},
        {"--batch", "-b", "B", "calibration batch size (default 32)"},
        threads_option(),
@@ -78,8 +129,9 @@ int run_quantize(const Args& args) {
   const int64_t calib_size = args.get_int("--calib-size", 1000, 1, INT64_MAX);
   const int64_t batch = args.get_int("--batch", 32, 1, 1 << 20);
   const std::string observer_name = args.get("--observer", "histogram");
-  const eq::ObserverSpec observer = parse_observer(observer_name);
   const bool per_channel = args.has("--per-channel");
+  std::string description;
+  const std::unique_ptr<eq::Quantizer> quantizer = quantizer_from_args(args, description);
   const bool json = args.has("--json");
   const int threads = threads_from(args);
 
@@ -93,8 +145,7 @@ int run_quantize(const Args& args) {
   const int64_t n = std::min(calib_size, ds.size());
   check_model_input(g, 0, ds.batch(0, 1), "calibration data '" + calib + "'");
 
-  const eq::GenericQuantizer quantizer{eq::symmetric_int8_config(per_channel, observer)};
-  eq::Prepared prepared = eq::prepare_pt2e(g, quantizer, eq::ExecutorOptions{threads});
+  eq::Prepared prepared = eq::prepare_pt2e(g, *quantizer, eq::ExecutorOptions{threads});
 
   Progress progress("calibrate", n, "img");
   const auto t0 = std::chrono::steady_clock::now();
@@ -124,6 +175,7 @@ int run_quantize(const Args& args) {
         .field("model", model_path)
         .field("output", out_path)
         .field("quantizer", prepared.quantizer_name())
+        .field("quantizer_config", description)
         .field("observer", observer_name)
         .field("per_channel", per_channel)
         .key("calibration")
@@ -159,8 +211,7 @@ int run_quantize(const Args& args) {
     return 0;
   }
   std::printf("model       %s -> %s\n", model_path.c_str(), out_path.c_str());
-  std::printf("quantizer   %s: int8 affine activations (%s), int8 symmetric weights %s, int32 bias\n",
-              prepared.quantizer_name().c_str(), observer_name.c_str(), per_channel ? "per channel" : "per tensor");
+  std::printf("quantizer   %s\n", description.c_str());
   std::printf("calibration %s images of %s (batch %lld) in %.2f s (%s images/s)\n", thousands(n).c_str(), ds.name.c_str(),
               static_cast<long long>(batch), calib_s, thousands(static_cast<int64_t>(ips + 0.5)).c_str());
   std::printf("nodes       %s quantized, %s left in float (of %s)\n", thousands(quantized).c_str(),

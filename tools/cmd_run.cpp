@@ -38,7 +38,8 @@ const Command& run_command() {
        {"--output", "-o", "FILE.npy", "where output 0 goes (output k > 0: FILE.<k>.npy)"},
        {"--output-dir", "", "DIR", "write every output as DIR/<name>.npy"},
        threads_option(),
-       simulate_option()},
+       simulate_option(),
+       delegate_option()},
   };
   return c;
 }
@@ -52,6 +53,7 @@ int run_run(const Args& args) {
 
   eq::Graph g = load_model(model_path);
   [[maybe_unused]] const bool quantized_model = prepare_quantized_for_execution(g, args.has("--simulate"));
+  apply_delegate(g, args);
   if (input_paths.size() != g.inputs.size()) {
     std::string names;
     for (int v : g.inputs) names += (names.empty() ? "" : ", ") + describe_value(g, v);

@@ -28,6 +28,8 @@ const Command& compare_command();
 int run_compare(const Args& args);
 const Command& partition_command();
 int run_partition(const Args& args);
+const Command& demo_command();
+int run_demo(const Args& args);
 
 // All verbs, in the order `edgequant --help` lists them.
 const std::vector<Verb>& verbs();
@@ -52,6 +54,11 @@ std::string base_name(const std::string& path);
 bool prepare_quantized_for_execution(eq::Graph& g, bool simulate);
 // The --simulate option.
 Option simulate_option();
+// The --delegate option, and applying it to a graph made ready by prepare_quantized_for_execution:
+// XNNPACK partitions replace the integer ops it supports. Returns the number of nodes delegated,
+// -1 without --delegate.
+Option delegate_option();
+int apply_delegate(eq::Graph& g, const Args& args);
 
 }  // namespace eqcli
 

@@ -7,6 +7,8 @@
 //   eq::Graph qdq = q.quantize_with_submodules(model, calibration_samples);
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +64,8 @@ class EthosUQuantizer : public Quantizer {
   EthosUQuantizer& set_io(std::optional<QuantizationConfig> c);
   EthosUQuantizer& set_module_name(const std::string& name, std::optional<QuantizationConfig> c);
   EthosUQuantizer& set_module_type(const std::string& type, std::optional<QuantizationConfig> c);
+  // Nodes of one ATen op ("aten.softmax.int"; ExecuTorch's set_node_target).
+  EthosUQuantizer& set_operator_type(const std::string& op, std::optional<QuantizationConfig> c);
   const EthosUCompileSpec& compile_spec() const { return spec_; }
 
   // ExecuTorch's quantize_with_submodules: prepare, run the calibration samples, convert.
@@ -71,8 +75,14 @@ class EthosUQuantizer : public Quantizer {
  private:
   EthosUCompileSpec spec_;
   QuantizerConfigs configs_;
+  bool io_set_ = false;  // set_io called (else the graph inputs and outputs take the global config)
   std::optional<QuantizationConfig> io_config_;
 };
+
+// An EthosUQuantizer from the CLI's JSON config (edgequant/backends.h: "global", "module_name",
+// "module_type", "io"; a backend config object is {"a16w8": bool, "is_per_channel": bool,
+// "is_qat": bool}). Throws eq::Error naming an unknown target or key.
+std::unique_ptr<Quantizer> make_ethos_u_quantizer_from_json(const std::string& target, const nlohmann::json& config);
 
 // Which nodes of a QDQ graph the Ethos-U backend can take (TOSA INT profile + the target's
 // constraints as Vela checks them), with a reason for every node left on the CPU.

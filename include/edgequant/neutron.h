@@ -9,6 +9,8 @@
 // Every rule and where it comes from is listed in docs/neutron.md.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -115,5 +117,9 @@ class NeutronQuantizer : public Quantizer {
   bool per_channel_conv_ = false;
   QuantizerConfigs overrides_;  // global unused: default_config() is the global
 };
+
+// A NeutronQuantizer from a JSON config (format: include/edgequant/backends.h; "global" holds
+// {"per_channel": bool, "is_qat": bool}).
+std::unique_ptr<Quantizer> make_neutron_quantizer_from_json(const std::string& target, const nlohmann::json& config);
 
 }  // namespace eq

@@ -22,7 +22,11 @@ struct SharingGroup {
   EdgeOrNode root;
   QuantizationSpecBase spec;         // the root's spec (never a SharedQuantizationSpec)
   std::vector<int> observed_values;  // value ids the observer sees (activations; empty for fixed/derived)
-  std::unique_ptr<Observer> observer;  // set for QuantizationSpec groups
+  std::unique_ptr<Observer> observer;  // set for static QuantizationSpec groups
+  // Dynamic quantization (QuantizationSpec::is_dynamic or ObserverKind::placeholder): nothing is
+  // observed; convert_pt2e emits choose_qparams → quantize → dequantize, the qparams are chosen
+  // from each tensor at run time.
+  bool dynamic = false;
 };
 
 // A graph with observers attached, ready for calibration.
@@ -49,7 +53,7 @@ class Prepared {
   // Group index of a position, -1 if the position is not quantized.
   int group_of(const EdgeOrNode& p) const;
   // The qparams of group `g` (observer, fixed or derived). Throws eq::Error if an activation
-  // group saw no data.
+  // group saw no data, or if the group is dynamic (its qparams only exist at run time).
   QParams group_qparams(int g) const;
 
   // Observer state of every group, serialised (calibration in shards: save, merge, load).

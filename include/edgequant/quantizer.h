@@ -183,6 +183,10 @@ class QuantizerConfigs {
   std::vector<Pass> passes() const;
 
   const std::optional<QuantizationConfig>& global() const { return global_; }
+  using Entries = std::vector<std::pair<std::string, std::optional<QuantizationConfig>>>;
+  const Entries& module_names() const { return by_name_; }
+  const Entries& module_types() const { return by_type_; }
+  const Entries& operator_types() const { return by_op_; }
   bool empty_overrides() const { return by_name_.empty() && by_type_.empty() && by_op_.empty(); }
 
  private:

@@ -27,6 +27,10 @@
 #include <utility>
 #include <vector>
 
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+
 #include "edgequant/graph.h"
 #include "edgequant/quantizer.h"
 
@@ -57,23 +61,35 @@ void register_xnnpack_ops();
 namespace xnnpack {
 // Activations int8 per-tensor affine [act_qmin, act_qmax] (HistogramObserver; static) or, with
 // is_dynamic, quantized per call at run time (placeholder observer, no output observers); weights
-// int8 symmetric [weight_qmin, weight_qmax], per output channel or per tensor (MinMax); eps 2^-12
-// everywhere; bias left float (XNNPACK quantizes it when it packs the weights).
+// int8 symmetric [weight_qmin, weight_qmax], per output channel (PerChannelMinMax) or per tensor
+// (MinMax); eps 2^-12 everywhere; bias left float (XNNPACK quantizes it when it packs the weights).
+// is_qat: ExecuTorch's fake-quant observers, i.e. moving-average min/max (averaging 0.01) for
+// activations and weights (per channel when is_per_channel); is_qat + is_dynamic: moving average
+// with averaging constant 1 (the current batch only).
 QuantizationConfig get_symmetric_quantization_config(bool is_per_channel = false, bool is_qat = false,
                                                      bool is_dynamic = false, int64_t act_qmin = -128,
                                                      int64_t act_qmax = 127, int64_t weight_qmin = -127,
                                                      int64_t weight_qmax = 127);
 }  // namespace xnnpack
 
-// Patterns, first match wins: conv(+relu), conv_transpose, linear(+relu), add(+relu), mul(+relu),
-// cat, adaptive_avg_pool2d; then relu, hardtanh, max_pool2d, mean, permute, reshape, flatten,
-// slice, squeeze, dropout share their input's qparams when that input is annotated
+// Patterns, in ExecuTorch's SUPPORTED_PATTERNS order, first match wins: conv+bn(+relu) (QAT
+// graphs), linear+relu, linear, conv (conv1d/conv2d), conv_transpose, conv+relu,
+// conv_transpose+relu, adaptive_avg_pool2d, add+relu, add, mul+relu, mul, cat. Only relu fuses.
+// Then relu, hardtanh, max_pool2d, mean, permute, squeeze, adaptive_avg_pool2d, reshape, slice,
+// flatten, dropout share their input's qparams when that input has an output spec
 // (propagate_annotation). A dynamic config annotates linear and conv2d only (no depthwise, no
-// conv+relu). Precedence of the set_* configs: module name > module type > operator > global.
+// conv+relu). The graph input is not annotated. Precedence of the set_* configs: module name >
+// module type > operator > global; a nullopt config leaves the nodes it selects in float (for
+// set_operator_type too, where ExecuTorch ignores None: see src/backends/xnnpack/README.md).
 class XNNPACKQuantizer : public Quantizer {
  public:
   XNNPACKQuantizer() = default;
+  // With the set_* choices already made (the CLI builds them from its JSON config).
+  explicit XNNPACKQuantizer(QuantizerConfigs configs) : configs_(std::move(configs)) {}
   std::string name() const override { return "xnnpack"; }
+  // BatchNorm folding (what torch's prepare_pt2e does before the quantizer sees the graph) and
+  // constant folding; ExecuTorch's own transform (scalars to tensor attributes) is already how our
+  // importer represents scalars.
   void transform_for_annotation(Graph& g) const override;
   void annotate(const Graph& g, Annotations& annotations, std::vector<SkipReason>& skipped) const override;
 
@@ -86,5 +102,15 @@ class XNNPACKQuantizer : public Quantizer {
  private:
   QuantizerConfigs configs_;
 };
+
+// The xnnpack entry of make_backend_quantizer: `config` is the envelope of edgequant/backends.h
+// whose backend config objects hold get_symmetric_quantization_config's arguments
+// ({"is_per_channel", "is_qat", "is_dynamic", "act_qmin", "act_qmax", "weight_qmin",
+// "weight_qmax"}, each optional). Without a "global" key the global config is
+// get_symmetric_quantization_config() (ExecuTorch's default). Throws eq::Error naming an unknown
+// key or a wrong type.
+std::unique_ptr<Quantizer> make_xnnpack_quantizer_from_json(const nlohmann::json& config);
+// One backend config object (the inside of "global", a "module_name" entry, ...).
+QuantizationConfig xnnpack_config_from_json(const nlohmann::json& j);
 
 }  // namespace eq

@@ -101,6 +101,7 @@ void register_builtin_op_schemas() {
     register_movement_schemas();
     register_quant_schemas();
     register_quantized_schemas();
+    register_dynamic_quant_schemas();
   });
 }
 

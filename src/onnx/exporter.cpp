@@ -13,6 +13,7 @@
 
 #include "const_eval.h"
 #include "edgequant/onnx.h"
+#include "edgequant/qparams.h"
 #include "tensor_proto.h"
 
 namespace eq::onnx {
@@ -21,6 +22,8 @@ namespace {
 using namespace eq::onnx_impl;
 using ::onnx::AttributeProto;
 using ::onnx::NodeProto;
+
+constexpr const char* kEdgeQuantDomain = "com.edgequant";
 
 class Exporter {
  public:
@@ -34,6 +37,13 @@ class Exporter {
     auto* op = model_.add_opset_import();
     op->set_domain("");
     op->set_version(opset_);
+    // Dynamic quantization's choose_qparams has no ONNX op: our own domain (onnxruntime cannot run it).
+    if (std::any_of(g_.nodes.begin(), g_.nodes.end(),
+                    [](const Node& n) { return n.op == "quantized_decomposed.choose_qparams.tensor"; })) {
+      auto* custom = model_.add_opset_import();
+      custom->set_domain(kEdgeQuantDomain);
+      custom->set_version(1);
+    }
     gp_ = model_.mutable_graph();
     gp_->set_name(g_.name.empty() ? "edgequant" : g_.name);
     name_values();
@@ -258,7 +268,7 @@ class Exporter {
     static const std::map<std::string, std::string> simple = {
         {"aten.relu.default", "Relu"},       {"aten.sigmoid.default", "Sigmoid"}, {"aten.tanh.default", "Tanh"},
         {"aten.abs.default", "Abs"},         {"aten.neg.default", "Neg"},         {"aten.exp.default", "Exp"},
-        {"aten.sqrt.default", "Sqrt"},       {"aten.erf.default", "Erf"},         {"aten.hardswish.default", "HardSwish"},
+        {"aten.sqrt.default", "Sqrt"},       {"aten.reciprocal.default", "Reciprocal"},       {"aten.erf.default", "Erf"},         {"aten.hardswish.default", "HardSwish"},
         {"aten.clone.default", "Identity"},  {"aten.add.Tensor", "Add"},          {"aten.sub.Tensor", "Sub"},
         {"aten.mul.Tensor", "Mul"},          {"aten.div.Tensor", "Div"},          {"aten.pow.Tensor_Tensor", "Pow"},
         {"aten.prelu.default", "PRelu"},     {"aten.matmul.default", "MatMul"}};
@@ -379,6 +389,8 @@ class Exporter {
       attr_s(p, "mode", mode);
     } else if (op == "aten.upsample.default") {
       export_upsample(n);
+    } else if (op == "quantized_decomposed.choose_qparams.tensor") {
+      export_choose_qparams(n);
     } else if (op.rfind("quantized_decomposed.", 0) == 0) {
       export_qdq(n);
     } else {
@@ -463,6 +475,17 @@ class Exporter {
     attr_s(p, "nearest_mode", a.s("nearest_mode", "round_prefer_floor"));
     attr_f(p, "cubic_coeff_a", a.f("cubic_coeff_a", -0.75));
     attr_i(p, "exclude_outside", a.i("exclude_outside", 0));
+  }
+
+  // com.edgequant ChooseQParams(x) -> (scale f32 scalar, zero_point scalar of `dtype`), attributes
+  // quant_min, quant_max (int), eps (float), dtype (ONNX TensorProto type of the zero point).
+  void export_choose_qparams(const Node& n) {
+    NodeProto* p = add("ChooseQParams", {in(n, 0)}, {out(n, 0), out(n, 1)}, n.name);
+    p->set_domain(kEdgeQuantDomain);
+    attr_i(p, "quant_min", n.attrs.i("quant_min"));
+    attr_i(p, "quant_max", n.attrs.i("quant_max"));
+    attr_f(p, "eps", n.attrs.f("eps", kDefaultQuantEps));
+    attr_i(p, "dtype", dtype_to_onnx(g_.value(n.outputs[1]).dtype));
   }
 
   void export_qdq(const Node& n) {

@@ -210,10 +210,12 @@ std::vector<int> topo_order(const ::onnx::GraphProto& graph, const ImportState& 
 }
 
 void import_node(ImportState& st, const ::onnx::NodeProto& proto, const std::string& name, int64_t opset) {
-  if (!is_default_domain(proto.domain()))
+  // Custom domains: only our own com.edgequant ops (ChooseQParams), looked up as "<domain>.<op>".
+  const bool ours = proto.domain() == "com.edgequant" && find_op_importer("com.edgequant." + proto.op_type());
+  if (!is_default_domain(proto.domain()) && !ours)
     throw Error("node '" + name + "' (" + proto.op_type() + "): domain '" + proto.domain() + "' is not supported");
   NodeImport n(st, proto, name, opset);
-  const OpImporter* importer = find_op_importer(proto.op_type());
+  const OpImporter* importer = find_op_importer(ours ? "com.edgequant." + proto.op_type() : proto.op_type());
   if (!importer) throw n.unsupported();
   try {
     (*importer)(n);

@@ -91,7 +91,8 @@ void register_elementwise_importers(OpImporterTable& t) {
   t["Sqrt"] = [](NodeImport& n) { unary(n, "aten.sqrt.default"); };
   t["Erf"] = [](NodeImport& n) { unary(n, "aten.erf.default"); };
   t["HardSwish"] = [](NodeImport& n) { unary(n, "aten.hardswish.default"); };
-  for (const char* op : {"Not", "Floor", "Ceil", "Reciprocal", "Sign"})
+  t["Reciprocal"] = [](NodeImport& n) { unary(n, "aten.reciprocal.default"); };
+  for (const char* op : {"Not", "Floor", "Ceil", "Sign"})
     t[op] = [](NodeImport& n) { unary(n, ""); };
   t["HardSigmoid"] = [](NodeImport& n) {
     Attrs a;

@@ -167,9 +167,24 @@ void import_qdq(NodeImport& n, bool quantize) {
   n.bind(0, n.emit1(op, {n.input(0), s, z}, a));
 }
 
+// com.edgequant ChooseQParams (our export of quantized_decomposed.choose_qparams.tensor).
+void import_choose_qparams(NodeImport& n) {
+  const std::optional<DType> zdt = dtype_from_onnx(static_cast<int32_t>(n.attr_i("dtype", 3 /* INT8 */)));
+  n.require(zdt && (*zdt == DType::i8 || *zdt == DType::u8), "attribute 'dtype' must be INT8 or UINT8");
+  Attrs a;
+  a.set("quant_min", n.attr_i("quant_min", -128));
+  a.set("quant_max", n.attr_i("quant_max", 127));
+  a.set("eps", n.attr_f("eps", 1.1920928955078125e-07));
+  a.set("dtype", std::string(dtype_name(*zdt)));
+  const int k = n.emit("quantized_decomposed.choose_qparams.tensor", {n.input(0)}, a, 2);
+  n.bind(0, n.g.nodes[static_cast<size_t>(k)].outputs[0]);
+  n.bind(1, n.g.nodes[static_cast<size_t>(k)].outputs[1]);
+}
+
 }  // namespace
 
 void register_misc_importers(OpImporterTable& t) {
+  t["com.edgequant.ChooseQParams"] = import_choose_qparams;
   t["Resize"] = import_resize;
   t["Upsample"] = import_upsample;
   t["QuantizeLinear"] = [](NodeImport& n) { import_qdq(n, true); };

@@ -4,7 +4,8 @@
 // of the group: after a node output (its readers then read the dequantized value), or on an input
 // edge (only when the edge is not already covered by its producer's output in the same group).
 // Constant inputs (weights, bias) are quantized here and stored as integers behind a dequantize,
-// as torchao's constant folding of quantize(weight) leaves them.
+// as torchao's constant folding of quantize(weight) leaves them. A dynamic group (no observer)
+// becomes choose_qparams → quantize → dequantize at each position, as torchao's convert writes it.
 #include <cmath>
 #include <map>
 
@@ -37,6 +38,7 @@ class Converter {
     const auto& groups = p_.groups();
     qparams_.resize(groups.size());
     for (size_t gi = 0; gi < groups.size(); ++gi) {
+      if (groups[gi].dynamic) continue;  // chosen at run time: see add_dynamic_qdq
       qparams_[gi] = p_.group_qparams(static_cast<int>(gi));
       const QParams& q = qparams_[gi];
       for (float s : q.scale)
@@ -50,7 +52,7 @@ class Converter {
       for (const EdgeOrNode& m : groups[gi].members) {
         if (m.is_edge()) continue;
         const int v = m.value(orig);
-        const int dq = add_qdq(v, qparams_[gi], g_.value(v).name);
+        const int dq = qdq_for_group(v, gi, g_.value(v).name);
         for (int c : consumers[static_cast<size_t>(v)]) {
           for (int& in : g_.nodes[static_cast<size_t>(c)].inputs)
             if (in == v) in = dq;
@@ -75,6 +77,8 @@ class Converter {
         // (no reference into g_.nodes is held across add_qdq: it appends nodes)
         auto set_input = [&](int nv) { g_.nodes[static_cast<size_t>(m.node)].inputs[static_cast<size_t>(m.input)] = nv; };
         if (g_.is_constant(v)) {
+          check(!groups[gi].dynamic, "convert_pt2e: the " + m.describe(orig) +
+                                         " is a constant with a dynamic quantization spec (quantize constants statically)");
           set_input(quantized_constant(v, static_cast<int>(gi)));
           continue;
         }
@@ -84,7 +88,7 @@ class Converter {
         const auto key = std::make_pair(src, static_cast<int>(gi));
         auto it = edge_cache_.find(key);
         if (it == edge_cache_.end()) {
-          const int dq = add_qdq(src, qparams_[gi], g_.value(v).name);
+          const int dq = qdq_for_group(src, gi, g_.value(v).name);
           it = edge_cache_.emplace(key, dq).first;
         }
         set_input(it->second);
@@ -111,6 +115,40 @@ class Converter {
     Attrs a;
     if (q.per_channel()) a.set("axis", static_cast<int64_t>(q.axis));
     return a;
+  }
+
+  int qdq_for_group(int src, size_t gi, const std::string& base) {
+    const SharingGroup& grp = p_.groups()[gi];
+    if (grp.dynamic) return add_dynamic_qdq(src, std::get<QuantizationSpec>(grp.spec), base);
+    return add_qdq(src, qparams_[gi], base);
+  }
+
+  // torchao's dynamic pattern: src → choose_qparams.tensor → (scale, zero point) →
+  // quantize_per_tensor(src, scale, zp) → dequantize_per_tensor(·, scale, zp); returns the
+  // dequantized value. The Q/DQ nodes are the static ones reading non-constant qparams.
+  int add_dynamic_qdq(int src, const QuantizationSpec& spec, std::string base) {
+    const Value sv = g_.value(src);
+    Attrs a;
+    a.set("quant_min", spec.quant_min);
+    a.set("quant_max", spec.quant_max);
+    a.set("eps", static_cast<double>(spec.eps));
+    a.set("dtype", std::string(dtype_name(spec.dtype)));
+    const int cn = g_.add_node("quantized_decomposed.choose_qparams.tensor", base + "_choose_qparams", {src}, 2, a);
+    const int scale = g_.nodes[static_cast<size_t>(cn)].outputs[0];
+    const int zp = g_.nodes[static_cast<size_t>(cn)].outputs[1];
+    g_.value(scale).name = g_.unique_value_name(base + "_scale");
+    g_.value(scale).dtype = DType::f32;
+    g_.value(scale).shape = {};
+    g_.value(zp).name = g_.unique_value_name(base + "_zero_point");
+    g_.value(zp).dtype = spec.dtype;
+    g_.value(zp).shape = {};
+    const int qn = g_.add_node("quantized_decomposed.quantize_per_tensor.default", base + "_quantize", {src, scale, zp}, 1);
+    const int qv = g_.nodes[static_cast<size_t>(qn)].outputs[0];
+    g_.value(qv).name = g_.unique_value_name(base + "_q");
+    g_.value(qv).dtype = spec.dtype;
+    g_.value(qv).shape = sv.shape;
+    QParams per_tensor;  // only per_channel() is read: per tensor
+    return add_dequantize(qv, scale, zp, per_tensor, base, sv.shape);
   }
 
   // src → quantize → dequantize; returns the dequantized value.

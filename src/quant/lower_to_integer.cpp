@@ -37,7 +37,8 @@ int lower_to_integer(Graph& g) {
     const std::string op = L.node(n).op;
     const auto it = rules.find(op);
     // add/mul with a constant scalar operand, and every unary function, become lookup tables.
-    const bool ok = (it != rules.end() && it->second(L, n)) || lower_lookup_table(L, n) || lower_movement(L, n);
+    const bool ok = lower_dynamic_conv_linear(L, n) || (it != rules.end() && it->second(L, n)) ||
+                    lower_lookup_table(L, n) || lower_movement(L, n);
     if (ok) {
       L.done[static_cast<size_t>(n)] = 1;
       ++lowered;

@@ -7,7 +7,9 @@
 //      edges of the same value whose (unwrapped) spec is equal, then the producer's output if
 //      that spec is equal too — in this order, which is the order torchao uses to avoid cycles;
 //   4. each root's spec (shared specs unwrapped) decides the group: an observer for a
-//      QuantizationSpec, fixed qparams, or qparams derived from other groups at convert.
+//      QuantizationSpec, fixed qparams, or qparams derived from other groups at convert; a dynamic
+//      QuantizationSpec (is_dynamic, or the placeholder observer) gets no observer at all: its
+//      qparams are chosen at run time by the choose_qparams node convert_pt2e emits.
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -163,6 +165,9 @@ QParams Prepared::group_qparams(int gi) const {
           "prepare_pt2e: derived quantization specs form a cycle at the " + groups_.at(static_cast<size_t>(i)).root.describe(graph_));
     visiting.push_back(i);
     const SharingGroup& grp = groups_.at(static_cast<size_t>(i));
+    check(!grp.dynamic, "the " + grp.root.describe(graph_) +
+                            " is quantized dynamically: its qparams are chosen at run time, there are none to read "
+                            "(check SharingGroup::dynamic first)");
     QParams r;
     if (const auto* f = std::get_if<FixedQParamsQuantizationSpec>(&grp.spec)) {
       r.scale = {f->scale};
@@ -265,13 +270,21 @@ Prepared prepare_pt2e(const Graph& input, const Quantizer& quantizer, ExecutorOp
                                         ", which has no quantization annotation");
       grp.spec = sb.unwrap(rs->second, root);
       if (const auto* qs = std::get_if<QuantizationSpec>(&grp.spec)) {
-        if (qs->is_dynamic || qs->observer.kind == ObserverKind::placeholder)
-          throw Error("prepare_pt2e: the " + root.describe(pg) + " asks for dynamic quantization, which static "
-                      "prepare_pt2e does not support (use a dynamic-quantization flow)");
-        try {
-          grp.observer = qs->make_observer();
-        } catch (const Error& e) {
-          throw Error("prepare_pt2e: the " + root.describe(pg) + ": " + e.what());
+        if (qs->is_dynamic || qs->observer.kind == ObserverKind::placeholder) {
+          // torchao's PlaceholderObserver: nothing to observe; convert chooses the qparams at run time.
+          check(qs->qscheme == QuantizationScheme::per_tensor_affine,
+                "prepare_pt2e: the " + root.describe(pg) + " asks for " + std::string(scheme_name(qs->qscheme)) +
+                    " dynamic quantization; only per_tensor_affine (torch's choose_qparams.tensor) is supported");
+          check(qs->dtype == DType::i8 || qs->dtype == DType::u8,
+                "prepare_pt2e: the " + root.describe(pg) + " asks for dynamic quantization to " +
+                    std::string(dtype_name(qs->dtype)) + "; only i8 and u8 are supported");
+          grp.dynamic = true;
+        } else {
+          try {
+            grp.observer = qs->make_observer();
+          } catch (const Error& e) {
+            throw Error("prepare_pt2e: the " + root.describe(pg) + ": " + e.what());
+          }
         }
       }
       p.groups_.push_back(std::move(grp));

@@ -36,6 +36,7 @@ void register_builtin_kernels() {
     register_movement_kernels();
     register_quant_kernels();
     register_quantized_kernels();
+    register_dynamic_quant_kernels();
   });
 }
 

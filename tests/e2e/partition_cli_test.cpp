@@ -1,6 +1,6 @@
 // End-to-end tests of `edgequant partition`: a QDQ model from `edgequant quantize`, partitioned for
 // Neutron (text and JSON), operators kept on the CPU with --exclude, a float model, and the error
-// contract (backends not available yet, unknown target or operator).
+// contract (unknown backend, target or operator); XNNPACK and Ethos-U partitioning of the same model.
 #include "cli_test_util.h"
 
 namespace {
@@ -80,6 +80,30 @@ TEST(PartitionCli, ExcludedOperatorsStayOnCpuWithReason) {
   EXPECT_NE(t.out.find("delegated   4 / 10 compute nodes (40.0%)"), std::string::npos) << t.out;
 }
 
+// The same QDQ model for XNNPACK (after lowering to integer ops) and Ethos-U: every node of the
+// small CNN is supported by both.
+TEST(PartitionCli, XnnpackAndEthosU) {
+  if (!fs::exists(kModels + "/cnn.onnx")) GTEST_SKIP() << "no cnn fixture";
+  TempDir dir;
+  const std::string q = quantized_cnn(dir);
+  const Result x = cli({"partition", q, "--backend", "xnnpack", "--json"});
+  ASSERT_EQ(x.rc, 0) << show(x);
+  const Json jx = parse_json_or_fail(x.out);
+  EXPECT_EQ(jx.get("target")->get("name")->str, "cpu");
+  EXPECT_GT(num(*jx.get("summary"), "delegated"), 0) << x.out;
+  EXPECT_DOUBLE_EQ(num(*jx.get("summary"), "share"), 1.0) << x.out;
+
+  const Result e = cli({"partition", q, "--backend", "ethos-u", "--target", "ethos-u85-256", "--json"});
+  ASSERT_EQ(e.rc, 0) << show(e);
+  const Json je = parse_json_or_fail(e.out);
+  EXPECT_EQ(je.get("target")->get("name")->str, "ethos-u85-256");
+  EXPECT_EQ(num(*je.get("target"), "num_macs"), 256);
+  EXPECT_EQ(num(*je.get("summary"), "compute_nodes"), 10);
+  const Result t = cli({"partition", q, "--backend", "ethos-u"});
+  ASSERT_EQ(t.rc, 0) << show(t);
+  EXPECT_NE(t.out.find("backend     ethos-u, target ethos-u55-128"), std::string::npos) << t.out;
+}
+
 TEST(PartitionCli, FloatModelIsNotQuantized) {
   if (!fs::exists(kModels + "/cnn.onnx")) GTEST_SKIP() << "no cnn fixture";
   const Result r = cli({"partition", kModels + "/cnn.onnx", "--backend", "neutron"});
@@ -92,8 +116,9 @@ TEST(PartitionCli, FloatModelIsNotQuantized) {
 TEST(PartitionCli, ErrorsAreOneLine) {
   SKIP_WITHOUT_MODEL(name);
   const std::string model = kModels + "/" + name + ".onnx";
-  expect_one_line_error(cli({"partition", model, "--backend", "xnnpack"}), 2, "not available yet");
-  expect_one_line_error(cli({"partition", model, "--backend", "ethos-u"}), 2, "not available yet");
+  expect_one_line_error(cli({"partition", model, "--backend", "xnnpack", "--target", "x"}), 2, "--target does not apply");
+  expect_one_line_error(cli({"partition", model, "--backend", "ethos-u", "--target", "ethos-u99"}), 2, "ethos-u55-128");
+  expect_one_line_error(cli({"partition", model, "--backend", "ethos-u", "--exclude", "conv2d"}), 2, "--exclude");
   expect_one_line_error(cli({"partition", model, "--backend", "coreml"}), 2, "unknown --backend 'coreml'");
   expect_one_line_error(cli({"partition", model}), 2, "--backend");
   expect_one_line_error(cli({"partition", model, "--backend", "neutron", "--target", "imxrt1170"}), 2,

@@ -15,6 +15,7 @@
 #include "edgequant/error.h"
 #include "edgequant/neutron.h"
 #include "edgequant/ops.h"
+#include "backends/partition_util.h"
 #include "rules.h"
 
 namespace eq {
@@ -176,73 +177,11 @@ class Run {
     }
   }
 
-  // Whether the node set `in` is convex: no path leaves it and comes back. Nodes are in
-  // topological order, so one forward pass suffices.
-  bool convex(const std::vector<char>& in) const {
-    std::vector<char> reach(g_.nodes.size(), 0);  // reachable from the set through outside nodes
-    for (size_t i = 0; i < g_.nodes.size(); ++i) {
-      bool from_set = false, from_outside_path = false;
-      for (int v : g_.nodes[i].inputs) {
-        const int p = producer(v);
-        if (p < 0) continue;
-        from_set |= in[static_cast<size_t>(p)] != 0;
-        from_outside_path |= reach[static_cast<size_t>(p)] != 0;
-      }
-      if (in[i]) {
-        if (from_outside_path) return false;
-      } else {
-        reach[i] = (from_set || from_outside_path) ? 1 : 0;
-      }
-    }
-    return true;
-  }
-
   std::vector<std::vector<int>> build_partitions() const {
-    const size_t n = g_.nodes.size();
-    std::vector<std::vector<char>> member;  // per partition: node membership
-    for (const Cluster& c : clusters_) {
-      if (!c.reason.empty()) continue;
-      std::vector<char> cur(n, 0);
-      for (int x : c.nodes) cur[static_cast<size_t>(x)] = 1;
-      // Partitions this cluster touches: a shared node, or an edge either way.
-      std::set<size_t> touching;
-      for (size_t p = 0; p < member.size(); ++p) {
-        bool t = false;
-        for (int x : c.nodes) {
-          if (member[p][static_cast<size_t>(x)]) t = true;
-          for (int v : node(x).inputs) {
-            const int pr = producer(v);
-            if (pr >= 0 && member[p][static_cast<size_t>(pr)]) t = true;
-          }
-          for (int o : node(x).outputs)
-            for (int u : ctx_.consumers(o))
-              if (member[p][static_cast<size_t>(u)]) t = true;
-          if (t) break;
-        }
-        if (t) touching.insert(p);
-      }
-      std::vector<size_t> merged;
-      for (size_t p : touching) {
-        std::vector<char> trial = cur;
-        for (size_t i = 0; i < n; ++i) trial[i] |= member[p][i];
-        if (convex(trial)) {
-          cur = std::move(trial);
-          merged.push_back(p);
-        }
-      }
-      // Drop the merged partitions (from the back), add the union.
-      for (auto it = merged.rbegin(); it != merged.rend(); ++it) member.erase(member.begin() + static_cast<std::ptrdiff_t>(*it));
-      member.push_back(std::move(cur));
-    }
-    std::vector<std::vector<int>> parts;
-    for (const auto& m : member) {
-      std::vector<int> p;
-      for (size_t i = 0; i < n; ++i)
-        if (m[i]) p.push_back(static_cast<int>(i));
-      parts.push_back(std::move(p));
-    }
-    std::sort(parts.begin(), parts.end());
-    return parts;
+    std::vector<std::vector<int>> groups;
+    for (const Cluster& c : clusters_)
+      if (c.reason.empty()) groups.push_back(c.nodes);
+    return partition::merge_groups(g_, groups);
   }
 
   PartitionView view(const std::vector<std::vector<int>>& parts) const {

@@ -111,7 +111,10 @@ std::string check_permute(const Context& ctx, int n) {
 
 void add_reshape_rules(std::vector<OpRule>& rules) {
   OpRule view;
-  view.ops = {"aten.reshape.default", "aten.view.default", "aten.flatten.using_ints"};
+  // squeeze / unsqueeze are view_copy too (edge_passes/convert_reshaping_nodes_to_view.py); the
+  // NeutronQuantizer's conv1d → conv2d rewrite produces them.
+  view.ops = {"aten.reshape.default", "aten.view.default", "aten.flatten.using_ints", "aten.squeeze.dims",
+              "aten.unsqueeze.default"};
   view.check = check_view;
   view.partition_check = check_view_partition;
   view.no_op = true;

@@ -1,6 +1,7 @@
 // Per-node delegation rules for libxnnpack 0.0~git20220216 (see support.h for the limits).
 #include "support.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -170,16 +171,18 @@ Support global_pool(const Graph& g, const Node& n) {
   return yes();
 }
 
-Support lookup_table(const Node& n) {
+Support lookup_table(const Graph& g, const Node& n) {
   const Attrs& a = n.attrs;
   const std::string f = a.s("function", "");
+  if (n.inputs.size() > 1 && g.is_constant(n.inputs[1]) && clamp_bounds(*g.value(n.inputs[1]).constant).is_clamp)
+    return yes();
   float s = 0;
   int64_t z = 0;
   if (f == "aten.sigmoid.default") s = 1.0f / 256, z = -128;
   else if (f == "aten.tanh.default") s = 1.0f / 128, z = 0;
   else
     return no("lookup table of " + (f.empty() ? std::string("an unnamed function") : f) +
-              " (libxnnpack's public API has no int8 lookup table; only sigmoid and tanh are delegated)");
+              " (libxnnpack's public API has no int8 lookup table; only sigmoid, tanh and clamps are delegated)");
   if (attr_scale(a, "out") != s || attr_zp(a, "out") != z)
     return no(f + " with output qparams (" + fmt(attr_scale(a, "out")) + ", " + std::to_string(attr_zp(a, "out")) +
               "): libxnnpack's qs8 " + (z == 0 ? "tanh needs scale 1/128, zero point 0" : "sigmoid needs scale 1/256, zero point -128"));
@@ -194,6 +197,19 @@ const std::set<std::string>& view_ops() {
 }
 
 }  // namespace
+
+ClampBounds clamp_bounds(const Tensor& table) {
+  ClampBounds b;
+  if (table.dtype() != DType::i8 || table.numel() != 256) return b;
+  const int8_t* t = table.data<int8_t>();
+  b.lo = t[0];
+  b.hi = t[255];
+  if (b.lo > b.hi) return b;
+  for (int i = 0; i < 256; ++i)
+    if (t[i] != std::clamp<int>(i - 128, b.lo, b.hi)) return b;
+  b.is_clamp = true;
+  return b;
+}
 
 Support classify(const Graph& g, const Node& n) {
   const std::string& op = n.op;
@@ -222,7 +238,7 @@ Support classify(const Graph& g, const Node& n) {
   if (op == "quantized.avg_pool2d") return pool(g, n, 2, false);
   if (op == "quantized.avg_pool1d") return pool(g, n, 1, false);
   if (op == "quantized.adaptive_avg_pool2d" || op == "quantized.mean") return global_pool(g, n);
-  if (op == "quantized.lookup_table") return lookup_table(n);
+  if (op == "quantized.lookup_table") return lookup_table(g, n);
   if (op == "quantized.matmul")
     return no("matmul of two activations (libxnnpack 2022-02 has no batch matmul; fully connected needs constant weights)");
   if (op == "quantized.softmax") return no("libxnnpack 2022-02 has softmax for qu8 only, not qs8");

@@ -3,6 +3,7 @@
 // xnn_create_* rejects). Everything here is checked on the graph before any operator is created,
 // so that a partition never fails at kernel creation.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "edgequant/graph.h"
@@ -32,5 +33,14 @@ struct Support {
 };
 
 Support classify(const Graph& g, const Node& n);
+
+// When a quantized.lookup_table's 256-entry table is a clamp of its input (table[q] =
+// min(max(q, lo), hi): relu / relu6 / hardtanh sharing its input's qparams, as XNNPACK's
+// quantizer annotates them), its bounds; libxnnpack runs that as clamp_nc_s8.
+struct ClampBounds {
+  bool is_clamp = false;
+  int8_t lo = -128, hi = 127;
+};
+ClampBounds clamp_bounds(const Tensor& table);
 
 }  // namespace eq::xnn

@@ -62,7 +62,7 @@ void register_elementwise_schemas() {
   register_op_schema({"aten.pow.Tensor_Tensor", 2, 2, 1, infer_pow});
 
   for (const char* op : {"aten.sigmoid.default", "aten.tanh.default", "aten.exp.default", "aten.sqrt.default",
-                         "aten.erf.default", "aten.hardswish.default"})
+                         "aten.erf.default", "aten.hardswish.default", "aten.reciprocal.default"})
     register_op_schema({op, 1, 1, 1, infer_unary_f32});
   for (const char* op : {"aten.relu.default", "aten.abs.default", "aten.neg.default"})
     register_op_schema({op, 1, 1, 1, infer_unary_signed});

@@ -9,4 +9,5 @@ void register_pooling_schemas();        // max/avg/adaptive pools, mean/sum/amax
 void register_movement_schemas();       // reshape family, cat, slice, split, index_select, pad, upsample, clone
 void register_quant_schemas();          // quantize/dequantize per tensor and per channel
 void register_quantized_schemas();      // integer ops (quantized.*) emitted by lower_to_integer
+void register_dynamic_quant_schemas();  // choose_qparams, dynamic integer conv/linear (dynamic_quant.cpp)
 }  // namespace eq

@@ -123,9 +123,20 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
   };
   std::vector<float> real(static_cast<size_t>(channels));
   if (g.is_constant(v) && g.value(v).dtype == DType::f32) {
+    // A float bias beside int8 input and weight (XNNPACK's static config leaves the bias float):
+    // quantized as ExecuTorch's XNNPACK delegate does it (QuantParams.from_bias, then
+    // quantize_per_channel): scale = f32(w_scale[c] * x_scale), zero point 0,
+    // q = round_half_even(b * f32(1 / scale)), all in float32, clamped to int32.
     const std::vector<double> f = g.value(v).constant->to_double_vector();
     if (static_cast<int64_t>(f.size()) != channels) return std::nullopt;
-    for (size_t c = 0; c < f.size(); ++c) real[c] = static_cast<float>(f[c]);
+    std::vector<int32_t> q(f.size());
+    for (size_t c = 0; c < f.size(); ++c) {
+      const float scale = w_scales[w_scales.size() == 1 ? 0 : c] * x_scale;
+      const float r = std::nearbyint(static_cast<float>(f[c]) * (1.0f / scale));
+      q[c] = static_cast<int32_t>(std::clamp<double>(r, std::numeric_limits<int32_t>::min(),
+                                                     std::numeric_limits<int32_t>::max()));
+    }
+    return add_constant(origin.name + ".bias_int32", Tensor::from_vector<int32_t>({channels}, q));
   } else {
     const int p = g.value(v).producer;
     if (p < 0) return std::nullopt;
@@ -157,7 +168,7 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
   }
   std::vector<int32_t> requant(real.size());
   for (size_t c = 0; c < real.size(); ++c) {
-    const double r = std::round(static_cast<double>(real[c]) / product(static_cast<int64_t>(c)));
+    const double r = std::nearbyint(static_cast<double>(real[c]) / product(static_cast<int64_t>(c)));  // half to even
     requant[c] = static_cast<int32_t>(std::clamp<double>(r, std::numeric_limits<int32_t>::min(),
                                                          std::numeric_limits<int32_t>::max()));
   }

@@ -78,8 +78,9 @@ class Lowerer {
   std::optional<WeightIn> weight_input(int v, int64_t channels) const;
   // The int32 bias for x_scale * w_scales: the dequantized int32 constant as it is when its scale
   // matches within 1e-6 relative (TFLite's rule) and its zero point is 0, else re-quantized from
-  // its float value (also for a plain f32 constant bias). kNoValue for no bias; nullopt if the
-  // bias is not constant.
+  // its float value (round half to even). A plain f32 constant bias (XNNPACK's static config) is
+  // quantized as ExecuTorch's XNNPACK delegate does: scale f32(w_scale * x_scale), zero point 0,
+  // round_half_even(b * f32(1 / scale)). kNoValue for no bias; nullopt if the bias is not constant.
   std::optional<int> bias_input(int v, float x_scale, const std::vector<float>& w_scales, int64_t channels,
                                 const Node& origin);
   // The output of `v` through an optional fused activation (`allowed`: relu, hardtanh, sigmoid,
@@ -111,6 +112,7 @@ bool set_act_range(Attrs& a, const FusedAct& f, const Graph& g);
 
 // Family lowerings: each returns true when it replaced the node.
 bool lower_conv_linear(Lowerer& L, int n);  // aten.conv1d/conv2d/linear
+bool lower_dynamic_conv_linear(Lowerer& L, int n);  // same, activation quantized at run time (lower_dynamic.cpp)
 bool lower_matmul(Lowerer& L, int n);       // aten.matmul
 bool lower_add_mul(Lowerer& L, int n);      // aten.add.Tensor / aten.mul.Tensor
 bool lower_lookup_table(Lowerer& L, int n); // unary elementwise (and binary with a scalar constant)

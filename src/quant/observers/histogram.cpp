@@ -9,6 +9,7 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -140,6 +141,63 @@ void histc_add(const float* data, int64_t n, int bins, float lo, float hi, std::
   }
 }
 
+// torch.sum of a contiguous float32 vector as ATen's CPU kernel computes it (SumKernel.cpp
+// cascade_sum → vectorized_inner_sum → row_sum → multi_row_sum): float32 accumulators, one per
+// lane of Vectorized<float>, 4 interleaved rows of vectors, partial sums folded in cascade levels
+// of 16 rows, then the scalar tail, then the lanes in order. The lane count is what torch 2.15's
+// sum kernel used on the machine the goldens were made on (an AVX512 CPU): 8 floats, found by
+// reproducing torch's result (16 lanes gives a different last bit). Summing in double instead
+// changes the L2 search's decisions when the histogram holds fractional counts (after an
+// upscale), which moved a cnn scale by 0.1% against ExecuTorch's goldens.
+float torch_sum_f32(const float* x, int64_t n) {
+  constexpr int64_t kLanes = 8, kIlp = 4, kLevels = 4;
+  using Vec = std::array<float, kLanes>;
+  const int64_t vec_size = n / kLanes;
+  auto load = [&](int64_t v) {
+    Vec r;
+    for (int64_t l = 0; l < kLanes; ++l) r[static_cast<size_t>(l)] = x[v * kLanes + l];
+    return r;
+  };
+  auto add = [](Vec& a, const Vec& b) {
+    for (size_t l = 0; l < a.size(); ++l) a[l] += b[l];
+  };
+  // multi_row_sum over rows of kIlp vectors
+  const int64_t rows = vec_size / kIlp;
+  auto ceil_log2 = [](int64_t v) -> int64_t {
+    if (v <= 2) return 1;
+    return 64 - __builtin_clzll(static_cast<unsigned long long>(v - 1));
+  };
+  const int64_t level_power = std::max<int64_t>(4, ceil_log2(rows) / kLevels);
+  const int64_t level_step = int64_t{1} << level_power;
+  const int64_t level_mask = level_step - 1;
+  std::array<std::array<Vec, kIlp>, kLevels> acc{};
+  int64_t i = 0;
+  for (; i + level_step <= rows;) {
+    for (int64_t j = 0; j < level_step; ++j, ++i)
+      for (int64_t k = 0; k < kIlp; ++k) add(acc[0][static_cast<size_t>(k)], load(i * kIlp + k));
+    for (int64_t j = 1; j < kLevels; ++j) {
+      for (int64_t k = 0; k < kIlp; ++k) {
+        add(acc[static_cast<size_t>(j)][static_cast<size_t>(k)], acc[static_cast<size_t>(j - 1)][static_cast<size_t>(k)]);
+        acc[static_cast<size_t>(j - 1)][static_cast<size_t>(k)] = Vec{};
+      }
+      if ((i & (level_mask << (j * level_power))) != 0) break;
+    }
+  }
+  for (; i < rows; ++i)
+    for (int64_t k = 0; k < kIlp; ++k) add(acc[0][static_cast<size_t>(k)], load(i * kIlp + k));
+  for (int64_t j = 1; j < kLevels; ++j)
+    for (int64_t k = 0; k < kIlp; ++k) add(acc[0][static_cast<size_t>(k)], acc[static_cast<size_t>(j)][static_cast<size_t>(k)]);
+  // row_sum: leftover vectors, then the kIlp partial sums
+  std::array<Vec, kIlp>& partial = acc[0];
+  for (int64_t v = rows * kIlp; v < vec_size; ++v) add(partial[0], load(v));
+  for (int64_t k = 1; k < kIlp; ++k) add(partial[0], partial[static_cast<size_t>(k)]);
+  // vectorized_inner_sum: scalar tail first, then the lanes
+  float final_acc = 0.0f;
+  for (int64_t k = vec_size * kLanes; k < n; ++k) final_acc += x[k];
+  for (float lane : partial[0]) final_acc += lane;
+  return final_acc;
+}
+
 // c10::div_floor_floating (also numpy's npy_divmod floor quotient).
 float div_floor(float a, float b) {
   const float mod = std::fmod(a, b);
@@ -244,7 +302,7 @@ std::pair<float, float> HistogramObserver::search_range() const {
     acc += hist_[static_cast<size_t>(b)];
     csum[static_cast<size_t>(b)] = static_cast<float>(acc);
   }
-  const double total = static_cast<double>(static_cast<float>(acc));
+  const double total = static_cast<double>(torch_sum_f32(hist_.data(), bins));
 
   const int dst = dst_nbins();
   const double bw_d = (static_cast<double>(max_) - static_cast<double>(min_)) / bins;
@@ -264,7 +322,6 @@ std::pair<float, float> HistogramObserver::search_range() const {
     const float half_d = static_cast<float>(dst_w / 2);
     const float neg_half_d = static_cast<float>(-dst_w / 2);
     const float dmax = static_cast<float>(dst - 1);
-    double sum = 0;  // norm.sum()
     for (int k = 0; k < bins; ++k) {
       const float dens = density[static_cast<size_t>(k)];
       const float begin = static_cast<float>(k - ns) * bw_f;
@@ -278,9 +335,8 @@ std::pair<float, float> HistogramObserver::search_range() const {
       const float boe_center = boe * dw + half_d;
       nrm += get_norm(neg_half_d, end - boe_center, dens);
       norm[static_cast<size_t>(k)] = nrm;
-      sum += nrm;
     }
-    return static_cast<double>(static_cast<float>(sum));
+    return static_cast<double>(torch_sum_f32(norm.data(), bins));
   };
 
   const double stepsize = 1e-5;

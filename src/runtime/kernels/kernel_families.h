@@ -10,4 +10,5 @@ void register_pooling_kernels();
 void register_movement_kernels();
 void register_quant_kernels();
 void register_quantized_kernels();  // integer ops (src/runtime/kernels/int/graph_*.cpp)
+void register_dynamic_quant_kernels();  // choose_qparams, dynamic integer conv/linear (int/graph_dynamic.cpp)
 }  // namespace eq

@@ -267,6 +267,9 @@ void register_elementwise_kernels() {
     return [](float v) { return std::sqrt(v); };
   }));
   register_kernel("aten.erf.default", span_kernel(ew_erf_span));
+  register_kernel("aten.reciprocal.default", unary_f32([](const Attrs&) {
+    return [](float v) { return 1.0f / v; };
+  }));
   register_kernel("aten.hardswish.default", unary_f32([](const Attrs&) {
     // ONNX HardSwish: x * max(0, min(1, x/6 + 0.5)).
     return [](float v) { return v * std::max(0.0f, std::min(1.0f, v * (1.0f / 6.0f) + 0.5f)); };

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "edgequant/int_kernels.h"
 #include "edgequant/kernel.h"
 
 namespace eq::qk {
@@ -59,5 +61,41 @@ class FloatOp {
   Node node_;
   std::unique_ptr<OpKernel> kernel_;
 };
+
+
+// The geometry of an int8 conv1d / conv2d node (k = 1 or 2) as intk::Conv2DParams: shapes,
+// stride, dilation, padding, groups and threads; conv1d's [N, C, L] runs as [N, C, 1, L].
+// Offsets and requantization are the caller's.
+inline intk::Conv2DParams conv_geometry(const KernelCreateInfo& info, size_t k) {
+  const Attrs& a = info.node.attrs;
+  const Shape& xs = info.inputs.at(0).shape;
+  const Shape& ws = info.inputs.at(1).shape;
+  std::vector<int64_t> stride = a.ints("stride", std::vector<int64_t>(k, 1));
+  std::vector<int64_t> dilation = a.ints("dilation", std::vector<int64_t>(k, 1));
+  std::vector<int64_t> pad = a.ints("padding", std::vector<int64_t>(2 * k, 0));
+  if (pad.size() == k) pad.insert(pad.end(), pad.begin(), pad.end());
+  intk::Conv2DParams p;
+  p.batch = static_cast<int>(xs[0]);
+  p.in_channels = static_cast<int>(xs[1]);
+  p.out_channels = static_cast<int>(ws[0]);
+  const size_t sp = k == 2 ? 1 : 0;  // index of the width dim among the spatial ones
+  p.in_h = k == 2 ? static_cast<int>(xs[2]) : 1;
+  p.in_w = static_cast<int>(xs[2 + sp]);
+  p.kernel_h = k == 2 ? static_cast<int>(ws[2]) : 1;
+  p.kernel_w = static_cast<int>(ws[2 + sp]);
+  if (k == 2) {
+    p.stride_h = static_cast<int>(stride[0]);
+    p.dilation_h = static_cast<int>(dilation[0]);
+    p.pad_top = static_cast<int>(pad[0]);
+    p.pad_bottom = static_cast<int>(pad[2]);
+  }
+  p.stride_w = static_cast<int>(stride[sp]);
+  p.dilation_w = static_cast<int>(dilation[sp]);
+  p.pad_left = static_cast<int>(pad[sp]);
+  p.pad_right = static_cast<int>(pad[k + sp]);
+  p.groups = static_cast<int>(a.i("groups", 1));
+  p.threads = info.threads;
+  return p;
+}
 
 }  // namespace eq::qk

@@ -72,42 +72,9 @@ class QConvKernel final : public OpKernel {
  public:
   QConvKernel(const KernelCreateInfo& info, size_t k) : c_(info) {
     const Attrs& a = info.node.attrs;
-    const Shape& xs = info.inputs.at(0).shape;
-    const Shape& ws = info.inputs.at(1).shape;
-    std::vector<int64_t> stride = a.ints("stride", std::vector<int64_t>(k, 1));
-    std::vector<int64_t> dilation = a.ints("dilation", std::vector<int64_t>(k, 1));
-    std::vector<int64_t> pad = a.ints("padding", std::vector<int64_t>(2 * k, 0));
-    if (pad.size() == k) pad.insert(pad.end(), pad.begin(), pad.end());
-    p_.batch = static_cast<int>(xs[0]);
-    p_.in_channels = static_cast<int>(xs[1]);
-    p_.out_channels = static_cast<int>(ws[0]);
-    if (k == 2) {
-      p_.in_h = static_cast<int>(xs[2]);
-      p_.in_w = static_cast<int>(xs[3]);
-      p_.kernel_h = static_cast<int>(ws[2]);
-      p_.kernel_w = static_cast<int>(ws[3]);
-      p_.stride_h = static_cast<int>(stride[0]);
-      p_.stride_w = static_cast<int>(stride[1]);
-      p_.dilation_h = static_cast<int>(dilation[0]);
-      p_.dilation_w = static_cast<int>(dilation[1]);
-      p_.pad_top = static_cast<int>(pad[0]);
-      p_.pad_left = static_cast<int>(pad[1]);
-      p_.pad_bottom = static_cast<int>(pad[2]);
-      p_.pad_right = static_cast<int>(pad[3]);
-    } else {  // conv1d: [N,C,L] as [N,C,1,L]
-      p_.in_h = 1;
-      p_.in_w = static_cast<int>(xs[2]);
-      p_.kernel_h = 1;
-      p_.kernel_w = static_cast<int>(ws[2]);
-      p_.stride_w = static_cast<int>(stride[0]);
-      p_.dilation_w = static_cast<int>(dilation[0]);
-      p_.pad_left = static_cast<int>(pad[0]);
-      p_.pad_right = static_cast<int>(pad[1]);
-    }
+    p_ = qk::conv_geometry(info, k);
     p_.input_offset = -c_.x.zp;
     p_.out = c_.requant(a);
-    p_.threads = info.threads;
-    p_.groups = static_cast<int>(a.i("groups", 1));
   }
 
   void run(KernelContext& ctx) override {

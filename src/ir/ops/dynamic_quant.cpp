@@ -51,13 +51,7 @@ std::vector<OutputInfo> infer_dynamic_weighted(const InferContext& ctx, const ch
   ctx.require(ctx.in(1).dtype == DType::i8, "weight must be i8, got " + dt(ctx.in(1).dtype));
   if (ctx.has(2)) ctx.require(ctx.in(2).dtype == DType::f32, "bias must be f32, got " + dt(ctx.in(2).dtype));
   ctx.require(require_choose_attrs(ctx) == DType::i8, "only i8 activations are supported");
-  const Shape& w = ctx.in(1).shape;
-  ctx.require(!w.empty(), "weight must not be a scalar");
-  const std::vector<double> ws = ctx.node.attrs.floats("w_scales", {});
-  ctx.require(ws.size() == 1 || static_cast<int64_t>(ws.size()) == w[0],
-              "attribute 'w_scales' has " + std::to_string(ws.size()) + " entries, expected 1 or " +
-                  std::to_string(w[0]) + " (one per output channel)");
-  for (double s : ws) ctx.require(std::isfinite(s) && s > 0, "attribute 'w_scales' must be finite and > 0");
+  require_weight_scales(ctx);
   const OpSchema* s = find_op_schema(aten_op);
   ctx.require(s != nullptr, std::string("no schema for ") + aten_op);
   InferContext f{ctx.node, ctx.inputs, ctx.present, ctx.batch};

@@ -2,6 +2,11 @@
 #pragma once
 
 namespace eq {
+struct InferContext;
+// conv / linear integer ops (static and dynamic): attribute w_scales holds 1 or Cout finite,
+// positive scales for weight input 1 (which must not be a scalar).
+void require_weight_scales(const InferContext& ctx);
+
 void register_linalg_schemas();         // conv1d/2d, conv_transpose, linear, matmul
 void register_elementwise_schemas();    // add/sub/mul/div/pow, unary activations
 void register_normalization_schemas();  // softmax, log_softmax, layer_norm, batch_norm

@@ -64,13 +64,7 @@ std::vector<OutputInfo> infer_weighted(const InferContext& ctx, const char* aten
   require_qparams(ctx, "x");
   require_qparams(ctx, "out");
   require_act_range(ctx);
-  const Shape& w = ctx.in(1).shape;
-  ctx.require(!w.empty(), "weight must not be a scalar");
-  const std::vector<double> ws = ctx.node.attrs.floats("w_scales", {});
-  ctx.require(ws.size() == 1 || static_cast<int64_t>(ws.size()) == w[0],
-              "attribute 'w_scales' has " + std::to_string(ws.size()) + " entries, expected 1 or " +
-                  std::to_string(w[0]) + " (one per output channel)");
-  for (double s : ws) ctx.require(std::isfinite(s) && s > 0, "attribute 'w_scales' must be finite and > 0");
+  require_weight_scales(ctx);
   const std::string act = ctx.node.attrs.s("activation", "none");
   ctx.require(act == "none" || act == "sigmoid" || act == "tanh",
               "attribute 'activation' must be none, sigmoid or tanh, got \"" + act + "\"");
@@ -116,6 +110,16 @@ std::vector<OutputInfo> infer_lookup_table(const InferContext& ctx) {
 }
 
 }  // namespace
+
+void require_weight_scales(const InferContext& ctx) {
+  const Shape& w = ctx.in(1).shape;
+  ctx.require(!w.empty(), "weight must not be a scalar");
+  const std::vector<double> ws = ctx.node.attrs.floats("w_scales", {});
+  ctx.require(ws.size() == 1 || static_cast<int64_t>(ws.size()) == w[0],
+              "attribute 'w_scales' has " + std::to_string(ws.size()) + " entries, expected 1 or " +
+                  std::to_string(w[0]) + " (one per output channel)");
+  for (double s : ws) ctx.require(std::isfinite(s) && s > 0, "attribute 'w_scales' must be finite and > 0");
+}
 
 void register_quantized_schemas() {
   constexpr int kMany = 1 << 20;

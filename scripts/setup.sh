@@ -10,6 +10,7 @@ PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev  # XNNPACK: delegated int8 partitions
   zlib1g-dev                                      # gzip'd IDX datasets, NPZ
   nlohmann-json3-dev                              # JSON (manifest, configs)
+  libflatbuffers-dev flatbuffers-compiler         # TFLite export (FlatBuffers builder, verifier, flatc)
   libgtest-dev libgmock-dev libbenchmark-dev      # tests and benchmarks
   libonnx-testdata                                # ONNX backend node tests (conformance)
   dataset-fashion-mnist                           # the bundled default data set

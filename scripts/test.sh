@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 sanitize=0
 [ "${1:-}" = "--sanitize" ] && sanitize=1
 scripts/setup.sh
+scripts/setup-peers.sh   # optional: LiteRT + Vela for the TFLite checks (skipped without them)
 scripts/build.sh build
 ctest --test-dir build --output-on-failure -j2
 if ((sanitize)); then

@@ -20,6 +20,7 @@ const std::vector<Verb>& verbs() {
       {quantize_command, run_quantize},
       {compare_command, run_compare},
       {partition_command, run_partition},
+      {export_command, run_export},
       {demo_command, run_demo},
   };
   return v;

@@ -1,6 +1,6 @@
 // edgequant quantize MODEL.onnx --calib DATA -o OUT.onnx: post-training quantization to a QDQ
 // ONNX model (prepare_pt2e → calibrate → convert_pt2e with the generic int8 quantizer, or a
-// backend's quantizer with --backend).
+// backend's quantizer with --backend), or with --format tflite to a fully-integer TFLite model.
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -12,6 +12,7 @@
 #include "edgequant/dataset.h"
 #include "edgequant/onnx.h"
 #include "edgequant/quantize.h"
+#include "edgequant/tflite.h"
 #include "json_writer.h"
 #include "progress.h"
 #include "verbs.h"
@@ -84,13 +85,28 @@ std::unique_ptr<eq::Quantizer> quantizer_from_args(const Args& args, std::string
   return q;
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// --format onnx|tflite; without it, a .tflite output means tflite. Checked before calibrating.
+std::string output_format(const Args& args, const std::string& out_path) {
+  const std::string format = args.get("--format", ends_with(out_path, ".tflite") ? "tflite" : "onnx");
+  if (format != "onnx" && format != "tflite") throw UsageError("--format '" + format + "' is not one of onnx, tflite");
+  if (format != "tflite") {
+    for (const char* opt : {"--float-io", "--float-fallback"})
+      if (args.has(opt)) throw UsageError(std::string(opt) + " applies to --format tflite");
+  }
+  return format;
+}
+
 }  // namespace
 
 const Command& quantize_command() {
   static const Command c{
       "quantize",
       {"MODEL.onnx"},
-      "Post-training int8 quantization: calibrate on data, write a QDQ ONNX model.",
+      "Post-training int8 quantization: calibrate on data, write a QDQ ONNX (or TFLite) model.",
       "The PT2E flow: the generic quantizer annotates the graph (int8 affine activations, int8\n"
       "symmetric weights per tensor or per output channel, int32 bias; conv/linear fused with a\n"
       "following relu/hardtanh/sigmoid/tanh; pools and reshapes share their input's qparams; softmax\n"
@@ -104,7 +120,11 @@ const Command& quantize_command() {
       "--backend neutron|xnnpack|ethos-u uses that backend's quantizer (ExecuTorch's NeutronQuantizer,\n"
       "XNNPACKQuantizer, EthosUQuantizer); --config CFG.json sets its options and per-module /\n"
       "per-operator overrides, e.g. {\"global\": {\"is_per_channel\": true}, \"module_name\": {\"fc\": null}}\n"
-      "(null keeps those nodes in float; format in include/edgequant/backends.h).",
+      "(null keeps those nodes in float; format in include/edgequant/backends.h).\n"
+      "--format tflite (implied by an -o ending in .tflite) writes the quantized graph as a\n"
+      "fully-integer TFLite model instead, as `edgequant export` does (--float-io, --float-fallback\n"
+      "as there); --json then adds format and tflite {operators, builtins, float_operators,\n"
+      "float_nodes, transposes, bytes}.",
       {{"--calib", "", "DATA", "calibration data: fashion-mnist:train (or :test), or an .npy/.npz/IDX images file"},
        {"--calib-size", "", "N", "number of calibration images (default 1000)"},
        {"--observer", "", "KIND", "minmax | moving-average | histogram (default) | percentile[:P] | entropy"},
@@ -112,7 +132,10 @@ const Command& quantize_command() {
        {"--backend", "", "NAME", "generic (default) | neutron | xnnpack | ethos-u: the backend's own quantizer"},
        {"--target", "", "T", "backend target: imxrt700 (neutron), ethos-u55-128 ... ethos-u85-2048 (ethos-u)"},
        {"--config", "", "CFG.json", "backend config: global / module_name / module_type / operator_type overrides"},
-       {"--output", "-o", "OUT.onnx", "where to write the QDQ model"},
+       {"--output", "-o", "OUT.onnx", "where to write the QDQ model (or OUT.tflite)"},
+       {"--format", "", "FMT", "onnx (default) | tflite (default for an OUT ending in .tflite)"},
+       float_io_option(),
+       float_fallback_option(),
        {"--batch", "-b", "B", "calibration batch size (default 32)"},
        threads_option(),
        {"--json", "", "", "print one JSON object instead of the summary"}},
@@ -125,6 +148,7 @@ int run_quantize(const Args& args) {
   if (!args.has("--output")) throw UsageError("quantize needs -o OUT.onnx");
   if (!args.has("--calib")) throw UsageError("quantize needs calibration data: --calib fashion-mnist:train or --calib FILE");
   const std::string out_path = *args.get("--output");
+  const std::string format = output_format(args, out_path);
   const std::string calib = *args.get("--calib");
   const int64_t calib_size = args.get_int("--calib-size", 1000, 1, INT64_MAX);
   const int64_t batch = args.get_int("--batch", 32, 1, 1 << 20);
@@ -158,7 +182,12 @@ int run_quantize(const Args& args) {
   progress.finish();
 
   const eq::Graph q = eq::convert_pt2e(prepared);
-  eq::onnx::save(q, out_path);
+  eq::tflite::ExportReport tflite_report;
+  if (format == "tflite") {
+    eq::tflite::save(q, out_path, export_options_from(args), &tflite_report);
+  } else {
+    eq::onnx::save(q, out_path);
+  }
   const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // Nodes of the prepared graph (after BatchNorm folding): every node the quantizer did not
@@ -174,6 +203,7 @@ int run_quantize(const Args& args) {
     j.begin_object()
         .field("model", model_path)
         .field("output", out_path)
+        .field("format", format)
         .field("quantizer", prepared.quantizer_name())
         .field("quantizer_config", description)
         .field("observer", observer_name)
@@ -204,9 +234,13 @@ int run_quantize(const Args& args) {
         .begin_object()
         .field("before_bytes", before)
         .field("after_bytes", after)
-        .end_object()
-        .field("seconds", total_s)
         .end_object();
+    if (format == "tflite") {
+      j.key("tflite").begin_object();
+      write_export_report(j, tflite_report);
+      j.end_object();
+    }
+    j.field("seconds", total_s).end_object();
     std::puts(j.str().c_str());
     return 0;
   }
@@ -228,6 +262,7 @@ int run_quantize(const Args& args) {
   std::printf("size        %s -> %s (%.2f×)\n", human_bytes(static_cast<double>(before)).c_str(),
               human_bytes(static_cast<double>(after)).c_str(),
               after > 0 ? static_cast<double>(before) / static_cast<double>(after) : 0.0);
+  if (format == "tflite") std::printf("tflite      %s\n", export_summary(tflite_report).c_str());
   std::printf("time        %.2f s\n", total_s);
   return 0;
 }

@@ -7,7 +7,14 @@
 #include "edgequant/executor.h"
 #include "edgequant/graph.h"
 
+namespace eq::tflite {
+struct ExportOptions;
+struct ExportReport;
+}  // namespace eq::tflite
+
 namespace eqcli {
+
+class JsonWriter;
 
 struct Verb {
   const Command& (*command)();
@@ -30,6 +37,16 @@ const Command& partition_command();
 int run_partition(const Args& args);
 const Command& demo_command();
 int run_demo(const Args& args);
+const Command& export_command();
+int run_export(const Args& args);
+// TFLite export options and report, shared by `export` and `quantize --format tflite`
+// (cmd_export.cpp): --float-io, --float-fallback; the one-line summary; the report's JSON fields
+// (written into the object `j` is in).
+Option float_io_option();
+Option float_fallback_option();
+eq::tflite::ExportOptions export_options_from(const Args& args);
+std::string export_summary(const eq::tflite::ExportReport& r);
+void write_export_report(JsonWriter& j, const eq::tflite::ExportReport& r);
 
 // All verbs, in the order `edgequant --help` lists them.
 const std::vector<Verb>& verbs();

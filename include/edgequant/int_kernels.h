@@ -49,6 +49,12 @@ int32_t RoundingDivideByPOT(int32_t x, int exponent);
 //   RoundingDivideByPOT(SRDHM(x * 2^max(shift,0), multiplier), max(-shift,0)).
 // The left shift wraps modulo 2^32 like TFLite's int32 arithmetic does on every real target.
 int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift);
+// TFLite MultiplyByQuantizedMultiplier with TFLITE_SINGLE_ROUNDING semantics: one rounding,
+//   (int64(x) * multiplier + 2^(30 - shift)) >> (31 - shift)   (ties toward +infinity).
+// TFLite's FULLY_CONNECTED requantizes this way (ai-edge-litert 2.3.0 reference kernel, per tensor
+// and per channel: measured, see tests/unit/int_kernels_test.cpp), while CONV_2D and the other
+// kernels use the double-rounding variant above. shift in [-31, 30].
+int32_t MultiplyByQuantizedMultiplierSingleRounding(int32_t x, int32_t multiplier, int shift);
 // TFLite MultiplyByQuantizedMultiplierSmallerThanOneExp (left_shift <= 0).
 int32_t MultiplyByQuantizedMultiplierSmallerThanOneExp(int32_t x, int32_t multiplier,
                                                        int left_shift);
@@ -72,6 +78,8 @@ struct OutputRequant {
   int32_t output_offset = 0;  // output zero point
   int32_t act_min = -128;
   int32_t act_max = 127;
+  // FullyConnected sets this itself (TFLite's FC rounds once); conv leaves it false.
+  bool single_rounding = false;
   const QuantizedMultiplier& at(int channel) const {
     return multipliers[num_multipliers == 1 ? 0 : channel];
   }
@@ -240,6 +248,12 @@ QuantizedMultiplier MeanMultiplier(float in_scale, float out_scale, int64_t n);
 // its elements, so the H,W mean of an NCHW tensor equals MeanHW bit for bit.
 void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
           float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output);
+// int8 SUM over any set of axes, as TFLite's SUM computes it (QuantizedMeanOrSum, compute_sum; in
+// float32): scale = s_in / s_out, bias = -zp_in * scale * n,
+// out = clamp(round_half_away(float(sum(q)) * scale + bias) + zp_out). Measured against
+// ai-edge-litert 2.3.0's optimized SUM (its BUILTIN_REF SUM returns -1 for int8: a LiteRT bug).
+void Sum(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+         float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output);
 // Adaptive average pool over NCHW planes with PyTorch's bins (start = floor(i*in/out), end =
 // ceil((i+1)*in/out)); each bin is a Mean over its taps (output [1,1] equals MeanHW).
 void AdaptiveAvgPool2D(int batch, int channels, int in_h, int in_w, int out_h, int out_w,

@@ -104,4 +104,17 @@ int fold_batch_norm(Graph& g);
 // what does not match stays fp32 between its Q/DQ nodes. Returns the number of ops lowered.
 int lower_to_integer(Graph& g);
 
+struct LowerOptions {
+  // Also lower int16 activations (per tensor, zero point 0) as TFLite's 16x8 ops: int16
+  // activations, int8 weights, int64 bias; unary functions become quantized.unary. For export
+  // only: the executor has no int16 integer kernels and rejects such a graph (run the QDQ graph).
+  bool int16_activations = false;
+  // Fuse a sigmoid / tanh after a conv / linear into the integer op (computed through float from
+  // the accumulator, as the QDQ graph does). TFLite has no such op: the exporter turns this off, so
+  // such a conv / linear stays float (an island with --float-fallback, else an error naming it).
+  bool fuse_float_activations = true;
+};
+// lower_to_integer(g) is lower_to_integer(g, LowerOptions{}).
+int lower_to_integer(Graph& g, const LowerOptions& options);
+
 }  // namespace eq

@@ -10,7 +10,9 @@
 
 namespace eq {
 
-int lower_to_integer(Graph& g) {
+int lower_to_integer(Graph& g) { return lower_to_integer(g, LowerOptions{}); }
+
+int lower_to_integer(Graph& g, const LowerOptions& options) {
   using namespace lowering;
   register_builtin_op_schemas();
   infer_graph(g);  // the patterns read value dtypes and shapes
@@ -27,18 +29,21 @@ int lower_to_integer(Graph& g) {
       {"aten.avg_pool2d.default", lower_pool_mean},
       {"aten.adaptive_avg_pool2d.default", lower_pool_mean},
       {"aten.mean.dim", lower_pool_mean},
+      {"aten.sum.dim_IntList", lower_pool_mean},
       {"aten.softmax.int", lower_softmax},
       {"aten.cat.default", lower_cat},
   };
-  Lowerer L(g);
+  Lowerer L(g, options.int16_activations);
+  L.fuse_float_activations = options.fuse_float_activations;
   int lowered = 0;
   for (int n = 0; n < L.original_nodes; ++n) {
     if (L.done[static_cast<size_t>(n)]) continue;
     const std::string op = L.node(n).op;
     const auto it = rules.find(op);
-    // add/mul with a constant scalar operand, and every unary function, become lookup tables.
+    // add/mul with a constant scalar operand, and every unary function, become lookup tables
+    // (int8) or quantized.unary (int16).
     const bool ok = lower_dynamic_conv_linear(L, n) || (it != rules.end() && it->second(L, n)) ||
-                    lower_lookup_table(L, n) || lower_movement(L, n);
+                    lower_lookup_table(L, n) || (L.int16 && lower_unary_int16(L, n)) || lower_movement(L, n);
     if (ok) {
       L.done[static_cast<size_t>(n)] = 1;
       ++lowered;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "edgequant/int_kernels.h"
+#include "runtime/kernels/int/conv_reference.h"
 
 using namespace eq::intk;
 
@@ -236,4 +237,32 @@ TEST(IntKernels, SoftmaxUniformRow) {
   std::vector<int8_t> out(8, 0);
   Softmax(p, in.data(), 2, 4, out.data());
   EXPECT_EQ(out, (std::vector<int8_t>{-64, -64, -64, -64, 127, -128, -128, -128}));
+}
+
+// TFLite's FULLY_CONNECTED (ai-edge-litert 2.3.0 reference kernel) rounds once; CONV_2D twice.
+// The case below is from the cnn fixture's first FC layer exported to TFLite: the real value is
+// 26.49952 steps, which double rounding takes to 27 (26.4995 * 2^10 rounds to 27136 = 26.5 * 2^10
+// first) and TFLite's FC gives 26.
+TEST(IntFixedPoint, FullyConnectedRoundsOnce) {
+  EXPECT_EQ(eq::intk::MultiplyByQuantizedMultiplier(41675, 1398274032, -10), 27);
+  EXPECT_EQ(eq::intk::MultiplyByQuantizedMultiplierSingleRounding(41675, 1398274032, -10), 26);
+  EXPECT_EQ(eq::intk::MultiplyByQuantizedMultiplierSingleRounding(-41675, 1398274032, -10), -26);
+  EXPECT_EQ(eq::intk::MultiplyByQuantizedMultiplierSingleRounding(3, 1 << 30, 0), 2);    // 1.5 -> 2
+  EXPECT_EQ(eq::intk::MultiplyByQuantizedMultiplierSingleRounding(-3, 1 << 30, 0), -1);  // -1.5 -> -1
+
+  eq::intk::FullyConnectedParams p;
+  p.batch = 1;
+  p.in_features = 1;
+  p.out_features = 1;
+  p.input_offset = 0;
+  const eq::intk::QuantizedMultiplier m{1398274032, -10};
+  p.out.multipliers = &m;
+  p.out.output_offset = -128;
+  const int8_t x = 1, w = 1;
+  const int32_t bias = 41674;
+  int8_t fast = 0, ref = 0;
+  eq::intk::FullyConnected(p, &x, &w, &bias, &fast);
+  eq::intk::FullyConnectedReference(p, &x, &w, &bias, &ref);
+  EXPECT_EQ(fast, -102);
+  EXPECT_EQ(ref, -102);
 }

@@ -1,5 +1,7 @@
 // Lowering of add/mul between two int8 activations (TFLite ADD / MUL, fused relu/hardtanh as the
 // clamp) and of any elementwise float function of one int8 activation to a 256-entry lookup table.
+// In int16 mode add/mul also take three int16 operands, and a unary function of an int16
+// activation becomes quantized.unary (no table: TFLite's int16 LOGISTIC, TANH, ... compute it).
 #include <set>
 
 #include "edgequant/executor.h"
@@ -58,7 +60,7 @@ bool lower_add_mul(Lowerer& L, int n) {
   const std::optional<ActIn> b = L.act_input(node.inputs[1]);
   if (!a || !b) return false;
   const std::optional<FusedAct> f = L.fused_output(node.outputs[0], {"relu", "hardtanh"});
-  if (!f) return false;
+  if (!f || a->dtype != b->dtype || f->out.dtype != a->dtype) return false;
   Attrs at;
   set_qparams(at, "a", a->qp);
   set_qparams(at, "b", b->qp);
@@ -83,17 +85,35 @@ bool lower_lookup_table(Lowerer& L, int n) {
   }
   if (act_pos < 0 || node.outputs.size() != 1) return false;
   const std::optional<ActIn> x = L.act_input(node.inputs[static_cast<size_t>(act_pos)]);
-  if (!x) return false;
+  if (!x || x->dtype != DType::i8) return false;  // int16: lower_unary_int16
   // A scalar of higher rank would broadcast the activation to a new shape.
   if (L.g.value(node.outputs[0]).shape != L.g.value(x->q).shape) return false;
   const std::optional<QOut> out = L.quantized_output(node.outputs[0]);
-  if (!out) return false;
+  if (!out || out->dtype != DType::i8) return false;
   const int table = L.add_constant(node.name + ".table", build_table(L, node, act_pos, x->qp, out->qp));
-  Attrs at;
+  // The function's own attributes ride along (negative_slope, min_val / max_val, approximate): the
+  // TFLite exporter writes the matching builtin (LEAKY_RELU, GELU, ...) from them.
+  Attrs at = act_pos == 0 ? node.attrs : Attrs{};
   at.set("function", node.op);
   set_qparams(at, "x", x->qp);
   set_qparams(at, "out", out->qp);
   L.emit("quantized.lookup_table", node, {x->q, table}, std::move(at), {L.take_over(*out)});
+  return true;
+}
+
+bool lower_unary_int16(Lowerer& L, int n) {
+  const Node node = L.node(n);  // a copy: emitting grows g.nodes
+  if (!unary_ops().count(node.op) || node.inputs.size() != 1 || node.outputs.size() != 1) return false;
+  const std::optional<ActIn> x = L.act_input(node.inputs[0]);
+  if (!x || x->dtype != DType::i16) return false;
+  const std::optional<QOut> out = L.quantized_output(node.outputs[0]);
+  if (!out || out->dtype != DType::i16) return false;
+  // The op's own attributes (negative_slope, min_val/max_val, approximate) travel with it.
+  Attrs at = node.attrs;
+  at.set("function", node.op);
+  set_qparams(at, "x", x->qp);
+  set_qparams(at, "out", out->qp);
+  L.emit("quantized.unary", node, {x->q}, std::move(at), {L.take_over(*out)});
   return true;
 }
 

@@ -1,6 +1,7 @@
 // Lowering of conv1d/conv2d/linear (int8 activation, int8 weight per tensor or per output channel,
 // int32 bias, fused relu/hardtanh as the output clamp, fused sigmoid/tanh through float) and of
-// matmul between two int8 activations.
+// matmul between two int8 activations. In int16 mode the same with int16 activations in and out
+// (TFLite 16x8: int8 weights, int64 bias).
 #include "lowering.h"
 
 namespace eq::lowering {
@@ -19,8 +20,10 @@ bool lower_conv_linear(Lowerer& L, int n) {
   const int64_t cout = ws[0];
   const std::optional<WeightIn> w = L.weight_input(node.inputs[1], cout);
   if (!w) return false;
-  const std::optional<FusedAct> f = L.fused_output(node.outputs[0], {"relu", "hardtanh", "sigmoid", "tanh"});
-  if (!f) return false;
+  const std::optional<FusedAct> f =
+      L.fuse_float_activations ? L.fused_output(node.outputs[0], {"relu", "hardtanh", "sigmoid", "tanh"})
+                               : L.fused_output(node.outputs[0], {"relu", "hardtanh"});
+  if (!f || f->out.dtype != x->dtype) return false;  // TFLite has no int8 → int16 conv (or back)
   Attrs a;
   if (!linear)
     for (const char* k : {"stride", "padding", "dilation", "groups"})
@@ -30,7 +33,8 @@ bool lower_conv_linear(Lowerer& L, int n) {
   set_qparams(a, "out", f->out.qp);
   if (!set_act_range(a, *f, L.g)) return false;
   const int bias_v = node.inputs.size() > 2 ? node.inputs[2] : kNoValue;
-  const std::optional<int> bias = L.bias_input(bias_v, x->qp.scale, w->scales, cout, node);
+  const std::optional<int> bias =
+      L.bias_input(bias_v, x->qp.scale, w->scales, cout, node, x->dtype == DType::i16 ? DType::i64 : DType::i32);
   if (!bias) return false;
   std::vector<int> inputs = {x->q, w->value};
   if (*bias != kNoValue) inputs.push_back(*bias);
@@ -45,7 +49,7 @@ bool lower_matmul(Lowerer& L, int n) {
   const std::optional<ActIn> b = L.act_input(node.inputs[1]);
   if (!a || !b) return false;
   const std::optional<QOut> out = L.quantized_output(node.outputs[0]);
-  if (!out) return false;
+  if (!out || a->dtype != b->dtype || out->dtype != a->dtype) return false;
   Attrs at;
   set_qparams(at, "a", a->qp);
   set_qparams(at, "b", b->qp);

@@ -1,6 +1,7 @@
-// Lowering of data movement on int8: the same ATen op re-emitted on the int8 value (the movement
-// kernels copy bytes of any dtype) when input and output qparams are equal, followed by a
-// requantize when they are not; cat with differing input qparams becomes quantized.cat.
+// Lowering of data movement on int8 (and int16 in int16 mode): the same ATen op re-emitted on the
+// integer value (the movement kernels copy bytes of any dtype) when input and output qparams are
+// equal, followed by a requantize when they are not; cat with differing input qparams becomes
+// quantized.cat. An op's inputs and outputs share one dtype.
 #include <cmath>
 #include <set>
 
@@ -18,6 +19,8 @@ bool lower_cat(Lowerer& L, int n) {
   }
   const std::optional<QOut> out = L.quantized_output(node.outputs[0]);
   if (!out) return false;
+  for (const ActIn& x : ins)
+    if (x.dtype != out->dtype) return false;
   std::vector<int> q;
   bool same = true;
   std::vector<double> scales;
@@ -56,14 +59,16 @@ bool lower_movement(Lowerer& L, int n) {
     const bool unused = static_cast<size_t>(v) < L.consumers.size() && L.consumers[static_cast<size_t>(v)].empty() &&
                         !L.is_graph_output(v);
     if (!q && !unused) return false;
+    if (q && q->dtype != x->dtype) return false;
     outs.push_back(q);
   }
   Attrs a = node.attrs;
   if (node.op == "aten.pad.default" && a.s("mode", "constant") == "constant") {
-    // The fill value on the int8 grid, as the quantize node would have written it.
+    // The fill value on the integer grid, as the quantize node would have written it.
     const float v = static_cast<float>(a.f("value", 0.0));
     const float q = std::nearbyint(v / x->qp.scale) + static_cast<float>(x->qp.zp);
-    a.set("value", static_cast<double>(std::max(-128.f, std::min(q, 127.f))));
+    const float lo = x->dtype == DType::i16 ? -32768.f : -128.f, hi = x->dtype == DType::i16 ? 32767.f : 127.f;
+    a.set("value", static_cast<double>(std::max(lo, std::min(q, hi))));
   }
   std::vector<int> inputs = node.inputs;
   inputs[0] = x->q;
@@ -73,7 +78,8 @@ bool lower_movement(Lowerer& L, int n) {
     if (outs[k] && outs[k]->qp == x->qp) {
       values.push_back(L.take_over(*outs[k]));
     } else {
-      values.push_back(L.new_value(L.g.value(node.outputs[k]).name + ".int8"));
+      values.push_back(x->dtype == DType::i16 ? L.new_value(L.g.value(node.outputs[k]).name + ".int16", DType::i16)
+                                              : L.new_value(L.g.value(node.outputs[k]).name + ".int8"));
       if (outs[k]) requant.push_back(static_cast<int>(k));
     }
   }

@@ -1,5 +1,6 @@
 // Lowering of max/avg pools (1-D, 2-D), adaptive average pool, mean and softmax on one int8
-// activation. The integer kernels take both qparams and requantize when they differ.
+// activation (int16 in int16 mode, in and out). The integer kernels take both qparams and
+// requantize when they differ.
 #include "lowering.h"
 
 namespace eq::lowering {
@@ -12,7 +13,7 @@ bool lower_unary(Lowerer& L, int n, const std::string& op) {
   const std::optional<ActIn> x = L.act_input(node.inputs[0]);
   if (!x) return false;
   const std::optional<QOut> out = L.quantized_output(node.outputs[0]);
-  if (!out) return false;
+  if (!out || out->dtype != x->dtype) return false;
   Attrs a = node.attrs;
   set_qparams(a, "x", x->qp);
   set_qparams(a, "out", out->qp);
@@ -51,6 +52,7 @@ bool lower_pool_mean(Lowerer& L, int n) {
   }
   if (op == "aten.adaptive_avg_pool2d.default") return lower_unary(L, n, "quantized.adaptive_avg_pool2d");
   if (op == "aten.mean.dim") return lower_unary(L, n, "quantized.mean");
+  if (op == "aten.sum.dim_IntList") return lower_unary(L, n, "quantized.sum");
   return false;
 }
 

@@ -1,5 +1,6 @@
 // Leftover dequantize → quantize pairs (two qparams on one edge, e.g. where a shared observer was
-// not possible): quantized.requantize when the qparams differ, a rewire when they are equal.
+// not possible): quantized.requantize when the qparams differ, a rewire when they are equal. In
+// int16 mode either side may be int16 (TFLite QUANTIZE: int8 ↔ int16, int16 → int16).
 #include "lowering.h"
 
 namespace eq::lowering {
@@ -10,11 +11,11 @@ int lower_requantize_pairs(Lowerer& L) {
     const Node node = L.node(n);  // a copy: emitting grows g.nodes
     if (node.op != kQuantize || node.outputs.size() != 1) continue;  // no outputs: already replaced
     const int qv = node.outputs[0];
-    if (L.g.value(qv).dtype != DType::i8) continue;
-    const std::optional<QParam> out_qp = L.per_tensor_params(node, DType::i8);
+    const DType dt = L.g.value(qv).dtype;
+    const std::optional<QParam> out_qp = L.act_params(node, dt);
     const std::optional<ActIn> x = L.act_input(node.inputs[0]);
     if (!out_qp || !x) continue;
-    if (*out_qp == x->qp) {
+    if (*out_qp == x->qp && x->dtype == dt) {
       // Identity: readers use the int8 value directly (a graph output keeps its own value).
       if (L.is_graph_output(qv)) continue;
       L.replace_uses(qv, x->q);
@@ -24,6 +25,7 @@ int lower_requantize_pairs(Lowerer& L) {
       out.q_nodes = {n};
       out.value = qv;
       out.qp = *out_qp;
+      out.dtype = dt;
       L.requantize_into(x->q, x->qp, out, node);
     }
     ++changed;

@@ -22,7 +22,7 @@ bool dequantize_op(const std::string& op) { return op == kDequantize || op == kD
 
 }  // namespace
 
-Lowerer::Lowerer(Graph& graph) : g(graph) {
+Lowerer::Lowerer(Graph& graph, bool int16_activations) : g(graph), int16(int16_activations) {
   original_nodes = static_cast<int>(g.nodes.size());
   consumers = g.consumers();
   done.assign(g.nodes.size(), 0);
@@ -50,15 +50,27 @@ std::optional<QParam> Lowerer::per_tensor_params(const Node& n, DType dtype) con
   return q;
 }
 
+std::optional<QParam> Lowerer::act_params(const Node& n, DType dtype) const {
+  if (dtype == DType::i8) return per_tensor_params(n, DType::i8);
+  if (dtype != DType::i16 || !int16) return std::nullopt;
+  const std::optional<QParam> q = per_tensor_params(n, DType::i16);
+  // TFLite's 16x8 kernels (conv, FC, add, mul, softmax, quantize to int16, ...) require zero point
+  // 0 on int16 activations; Ethos-U's a16w8 config is symmetric and gives 0. Any other zero point
+  // leaves the pattern float (fake-quant), which no integer int16 kernel could take.
+  if (!q || q->zp != 0) return std::nullopt;
+  return q;
+}
+
 std::optional<ActIn> Lowerer::act_input(int v) const {
   if (v < 0) return std::nullopt;
   const int p = g.value(v).producer;
   if (p < 0) return std::nullopt;
   const Node& dq = node(p);
-  if (dq.op != kDequantize || dq.inputs.empty() || g.value(dq.inputs[0]).dtype != DType::i8) return std::nullopt;
-  const std::optional<QParam> q = per_tensor_params(dq, DType::i8);
+  if (dq.op != kDequantize || dq.inputs.empty()) return std::nullopt;
+  const DType dt = g.value(dq.inputs[0]).dtype;
+  const std::optional<QParam> q = act_params(dq, dt);
   if (!q) return std::nullopt;
-  return ActIn{dq.inputs[0], *q};
+  return ActIn{dq.inputs[0], *q, dt};
 }
 
 std::optional<QOut> Lowerer::quantized_output(int v) const {
@@ -71,13 +83,14 @@ std::optional<QOut> Lowerer::quantized_output(int v) const {
   for (int r : readers) {
     const Node& q = node(r);
     if (q.op != kQuantize || q.inputs[0] != v || q.outputs.size() != 1) return std::nullopt;
-    if (g.value(q.outputs[0]).dtype != DType::i8) return std::nullopt;
-    const std::optional<QParam> qp = per_tensor_params(q, DType::i8);
+    const DType dt = g.value(q.outputs[0]).dtype;
+    const std::optional<QParam> qp = act_params(q, dt);
     if (!qp) return std::nullopt;
     if (out.q_nodes.empty()) {
       out.qp = *qp;
       out.value = q.outputs[0];
-    } else if (!(*qp == out.qp)) {
+      out.dtype = dt;
+    } else if (!(*qp == out.qp) || dt != out.dtype) {
       return std::nullopt;  // two different qparams on one output: leave it to the float path
     }
     out.q_nodes.push_back(r);
@@ -116,8 +129,18 @@ std::optional<WeightIn> Lowerer::weight_input(int v, int64_t channels) const {
 }
 
 std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<float>& w_scales, int64_t channels,
-                                       const Node& origin) {
+                                       const Node& origin, DType dtype) {
   if (v == kNoValue) return kNoValue;
+  const bool i64 = dtype == DType::i64;
+  // Saturation bounds of the bias dtype; for i64 the largest doubles below 2^63 in magnitude, so
+  // the conversion back to int64_t is defined.
+  const double lo = i64 ? -9.2e18 : std::numeric_limits<int32_t>::min();
+  const double hi = i64 ? 9.2e18 : std::numeric_limits<int32_t>::max();
+  auto constant = [&](const std::vector<int64_t>& q) {
+    if (i64) return add_constant(origin.name + ".bias_int64", Tensor::from_vector<int64_t>({channels}, q));
+    return add_constant(origin.name + ".bias_int32",
+                        Tensor::from_vector<int32_t>({channels}, std::vector<int32_t>(q.begin(), q.end())));
+  };
   auto product = [&](int64_t c) {
     return static_cast<double>(x_scale) * static_cast<double>(w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(c)]);
   };
@@ -126,17 +149,16 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
     // A float bias beside int8 input and weight (XNNPACK's static config leaves the bias float):
     // quantized as ExecuTorch's XNNPACK delegate does it (QuantParams.from_bias, then
     // quantize_per_channel): scale = f32(w_scale[c] * x_scale), zero point 0,
-    // q = round_half_even(b * f32(1 / scale)), all in float32, clamped to int32.
+    // q = round_half_even(b * f32(1 / scale)), all in float32, clamped to int32 (int64 for 16x8).
     const std::vector<double> f = g.value(v).constant->to_double_vector();
     if (static_cast<int64_t>(f.size()) != channels) return std::nullopt;
-    std::vector<int32_t> q(f.size());
+    std::vector<int64_t> q(f.size());
     for (size_t c = 0; c < f.size(); ++c) {
       const float scale = w_scales[w_scales.size() == 1 ? 0 : c] * x_scale;
       const float r = std::nearbyint(static_cast<float>(f[c]) * (1.0f / scale));
-      q[c] = static_cast<int32_t>(std::clamp<double>(r, std::numeric_limits<int32_t>::min(),
-                                                     std::numeric_limits<int32_t>::max()));
+      q[c] = static_cast<int64_t>(std::clamp<double>(r, lo, hi));
     }
-    return add_constant(origin.name + ".bias_int32", Tensor::from_vector<int32_t>({channels}, q));
+    return constant(q);
   } else {
     const int p = g.value(v).producer;
     if (p < 0) return std::nullopt;
@@ -164,15 +186,14 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
       real[c] = static_cast<float>((static_cast<double>(static_cast<float>(q[c])) - static_cast<double>(zb)) *
                                    static_cast<double>(static_cast<float>(sb)));
     }
-    if (as_is) return b;
+    if (as_is) return i64 ? constant(q) : b;
   }
-  std::vector<int32_t> requant(real.size());
+  std::vector<int64_t> requant(real.size());
   for (size_t c = 0; c < real.size(); ++c) {
     const double r = std::nearbyint(static_cast<double>(real[c]) / product(static_cast<int64_t>(c)));  // half to even
-    requant[c] = static_cast<int32_t>(std::clamp<double>(r, std::numeric_limits<int32_t>::min(),
-                                                         std::numeric_limits<int32_t>::max()));
+    requant[c] = static_cast<int64_t>(std::clamp<double>(r, lo, hi));
   }
-  return add_constant(origin.name + ".bias_int32", Tensor::from_vector<int32_t>({channels}, requant));
+  return constant(requant);
 }
 
 std::optional<FusedAct> Lowerer::fused_output(int v, const std::vector<std::string>& allowed) const {
@@ -221,8 +242,8 @@ int Lowerer::take_over(const QOut& out) {
   return out.value;
 }
 
-int Lowerer::new_value(const std::string& base) {
-  return g.add_value(g.unique_value_name(base), DType::i8, {});
+int Lowerer::new_value(const std::string& base, DType dtype) {
+  return g.add_value(g.unique_value_name(base), dtype, {});
 }
 
 int Lowerer::add_constant(const std::string& base, Tensor t) {
@@ -241,6 +262,8 @@ void Lowerer::requantize_into(int v, const QParam& from, const QOut& out, const 
   Attrs a;
   set_qparams(a, "x", from);
   set_qparams(a, "out", out.qp);
+  // int8 ↔ int16 (TFLite QUANTIZE takes both ways); the schema cannot see the dtype otherwise.
+  if (out.dtype != g.value(v).dtype) a.set("out_dtype", std::string(dtype_name(out.dtype)));
   emit("quantized.requantize", origin, {v}, std::move(a), {take_over(out)});
 }
 
@@ -254,11 +277,14 @@ bool set_act_range(Attrs& a, const FusedAct& f, const Graph& g) {
     a.set("activation", f.kind);
     return true;
   }
-  int64_t lo = -128, hi = 127;
+  // The output dtype's range (TFLite: std::numeric_limits of the output type).
+  const bool i16 = f.out.dtype == DType::i16;
+  const int64_t qmin = i16 ? -32768 : -128, qmax = i16 ? 32767 : 127;
+  int64_t lo = qmin, hi = qmax;
   // TFLite: zero_point + (int32)TfLiteRound(f / scale), f / scale in float.
   auto quantize = [&](double bound) {
     const float r = std::round(static_cast<float>(bound) / f.out.qp.scale);
-    return std::clamp<double>(static_cast<double>(r) + f.out.qp.zp, -128.0, 127.0);
+    return std::clamp<double>(static_cast<double>(r) + f.out.qp.zp, static_cast<double>(qmin), static_cast<double>(qmax));
   };
   if (f.kind == "relu") {
     lo = std::max<int64_t>(lo, f.out.qp.zp);

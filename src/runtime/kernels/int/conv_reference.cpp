@@ -10,7 +10,8 @@ namespace {
 
 inline int8_t finish(const OutputRequant& o, int channel, int32_t acc) {
   const QuantizedMultiplier& m = o.at(channel);
-  acc = MultiplyByQuantizedMultiplier(acc, m.multiplier, m.shift);
+  acc = o.single_rounding ? MultiplyByQuantizedMultiplierSingleRounding(acc, m.multiplier, m.shift)
+                         : MultiplyByQuantizedMultiplier(acc, m.multiplier, m.shift);
   acc += o.output_offset;
   acc = std::clamp(acc, o.act_min, o.act_max);
   return static_cast<int8_t>(acc);
@@ -86,8 +87,10 @@ void DepthwiseConv2DReference(const Conv2DParams& p, const int8_t* input, const 
   }
 }
 
-void FullyConnectedReference(const FullyConnectedParams& p, const int8_t* input,
+void FullyConnectedReference(const FullyConnectedParams& p_in, const int8_t* input,
                              const int8_t* weights, const int32_t* bias, int8_t* output) {
+  FullyConnectedParams p = p_in;
+  p.out.single_rounding = true;  // TFLite's FULLY_CONNECTED rounds once (int_kernels.h)
   for (int b = 0; b < p.batch; ++b) {
     const int8_t* x = input + static_cast<int64_t>(b) * p.in_features;
     for (int o = 0; o < p.out_features; ++o) {

@@ -72,6 +72,14 @@ int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) 
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(shifted, multiplier), right_shift);
 }
 
+int32_t MultiplyByQuantizedMultiplierSingleRounding(int32_t x, int32_t multiplier, int shift) {
+  assert(shift >= -31 && shift <= 30);
+  const int total_shift = 31 - shift;
+  const int64_t round = int64_t{1} << (total_shift - 1);
+  // Arithmetic right shift of a negative int64 is floor division (C++20 defines it).
+  return static_cast<int32_t>((static_cast<int64_t>(x) * multiplier + round) >> total_shift);
+}
+
 int32_t MultiplyByQuantizedMultiplierSmallerThanOneExp(int32_t x, int32_t multiplier,
                                                        int left_shift) {
   assert(left_shift <= 0);

@@ -33,6 +33,7 @@ Requant make_requant(const OutputRequant& o, int channels) {
   r.act_min = o.act_min;
   r.act_max = o.act_max;
   r.vec_clamp = o.act_min >= -128 && o.act_max <= 127 && o.act_min <= o.act_max;
+  r.single_rounding = o.single_rounding;
   r.rows.resize(static_cast<size_t>(std::max(channels, 0)));
   for (int c = 0; c < channels; ++c) {
     const QuantizedMultiplier& m = o.at(c);
@@ -42,7 +43,10 @@ Requant make_requant(const OutputRequant& o, int channels) {
     q.left = m.shift > 0 ? m.shift : 0;
     q.right = m.shift > 0 ? 0 : -m.shift;
     // Outside this domain the scalar helper decides (it asserts on shifts the reference rejects).
-    q.vec = m.multiplier != std::numeric_limits<int32_t>::min() && q.left <= 31 && q.right <= 31;
+    // The vector epilogue is the double-rounding one; single rounding (FC) stays scalar: its cost
+    // is one multiply per output against in_features multiply-adds.
+    q.vec = !o.single_rounding && m.multiplier != std::numeric_limits<int32_t>::min() && q.left <= 31 &&
+            q.right <= 31;
     if (q.vec) {
       q.mask = static_cast<int32_t>((int64_t{1} << q.right) - 1);
       q.half = q.mask >> 1;

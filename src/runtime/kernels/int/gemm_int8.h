@@ -90,13 +90,15 @@ struct Requant {
   std::vector<RowQ> rows;  // one per output channel
   int32_t output_offset = 0, act_min = -128, act_max = 127;
   bool vec_clamp = true;  // [act_min, act_max] within int8: packs saturation is then exact
+  bool single_rounding = false;  // FullyConnected: requantized by the scalar single-rounding helper
 };
 
 Requant make_requant(const OutputRequant& o, int channels);
 
 // The reference's epilogue, scalar: MBQM, + output_offset, clamp, cast.
 inline int8_t finish_scalar(const Requant& r, const RowQ& q, int32_t acc) {
-  acc = MultiplyByQuantizedMultiplier(acc, q.multiplier, q.shift);
+  acc = r.single_rounding ? MultiplyByQuantizedMultiplierSingleRounding(acc, q.multiplier, q.shift)
+                          : MultiplyByQuantizedMultiplier(acc, q.multiplier, q.shift);
   acc += r.output_offset;
   acc = std::clamp(acc, r.act_min, r.act_max);
   return static_cast<int8_t>(acc);

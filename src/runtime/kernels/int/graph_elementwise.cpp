@@ -50,13 +50,13 @@ KernelFactory binary_factory() {
 }  // namespace
 
 void register_quantized_elementwise_kernels() {
-  register_kernel("quantized.add", binary_factory<true>());
-  register_kernel("quantized.mul", binary_factory<false>());
-  register_kernel("quantized.lookup_table", stateless([](KernelContext& ctx) {
+  register_int8_kernel("quantized.add", binary_factory<true>());
+  register_int8_kernel("quantized.mul", binary_factory<false>());
+  register_int8_kernel("quantized.lookup_table", stateless([](KernelContext& ctx) {
                     intk::LookupTable(ctx.in(1).data<int8_t>(), ctx.in(0).data<int8_t>(), ctx.in(0).numel(),
                                       ctx.out(0).data<int8_t>());
                   }));
-  register_kernel("quantized.requantize", [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
+  register_int8_kernel("quantized.requantize", [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
     const qk::QParam x = qk::qparam(info.node.attrs, "x"), o = qk::qparam(info.node.attrs, "out");
     const intk::RequantizeParams p = intk::MakeRequantizeParams(x.scale, x.zp, o.scale, o.zp);
     return std::make_unique<FunctionKernel>([p](KernelContext& ctx) {

@@ -185,10 +185,10 @@ class QMatmulKernel final : public OpKernel {
 }  // namespace
 
 void register_quantized_linalg_kernels() {
-  register_kernel("quantized.conv1d", [](const KernelCreateInfo& i) { return std::make_unique<QConvKernel>(i, 1); });
-  register_kernel("quantized.conv2d", [](const KernelCreateInfo& i) { return std::make_unique<QConvKernel>(i, 2); });
-  register_kernel("quantized.linear", [](const KernelCreateInfo& i) { return std::make_unique<QLinearKernel>(i); });
-  register_kernel("quantized.matmul", [](const KernelCreateInfo& i) { return std::make_unique<QMatmulKernel>(i); });
+  register_int8_kernel("quantized.conv1d", [](const KernelCreateInfo& i) { return std::make_unique<QConvKernel>(i, 1); });
+  register_int8_kernel("quantized.conv2d", [](const KernelCreateInfo& i) { return std::make_unique<QConvKernel>(i, 2); });
+  register_int8_kernel("quantized.linear", [](const KernelCreateInfo& i) { return std::make_unique<QLinearKernel>(i); });
+  register_int8_kernel("quantized.matmul", [](const KernelCreateInfo& i) { return std::make_unique<QMatmulKernel>(i); });
 }
 
 }  // namespace eq

@@ -115,8 +115,8 @@ class QSoftmaxKernel final : public OpKernel {
 }  // namespace
 
 void register_quantized_misc_kernels() {
-  register_kernel("quantized.cat", cat_factory());
-  register_kernel("quantized.softmax", [](const KernelCreateInfo& i) { return std::make_unique<QSoftmaxKernel>(i); });
+  register_int8_kernel("quantized.cat", cat_factory());
+  register_int8_kernel("quantized.softmax", [](const KernelCreateInfo& i) { return std::make_unique<QSoftmaxKernel>(i); });
 }
 
 }  // namespace eq

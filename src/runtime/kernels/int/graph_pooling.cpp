@@ -96,8 +96,8 @@ KernelFactory adaptive_avg_pool_factory() {
   };
 }
 
-KernelFactory mean_factory() {
-  return [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
+KernelFactory mean_factory(bool sum) {
+  return [sum](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
     const Attrs& a = info.node.attrs;
     const Shape xs = info.inputs.at(0).shape;
     const int64_t rank = static_cast<int64_t>(xs.size());
@@ -111,7 +111,8 @@ KernelFactory mean_factory() {
     for (int64_t d : dims) reduce[static_cast<size_t>(d < 0 ? d + rank : d)] = true;
     const qk::QParam x = qk::qparam(a, "x"), o = qk::qparam(a, "out");
     return std::make_unique<FunctionKernel>([=](KernelContext& ctx) {
-      intk::Mean(ctx.in(0).data<int8_t>(), xs, reduce, x.scale, x.zp, o.scale, o.zp, ctx.out(0).data<int8_t>());
+      (sum ? intk::Sum : intk::Mean)(ctx.in(0).data<int8_t>(), xs, reduce, x.scale, x.zp, o.scale, o.zp,
+                                     ctx.out(0).data<int8_t>());
     });
   };
 }
@@ -119,12 +120,13 @@ KernelFactory mean_factory() {
 }  // namespace
 
 void register_quantized_pooling_kernels() {
-  register_kernel("quantized.max_pool1d", max_pool_factory(1));
-  register_kernel("quantized.max_pool2d", max_pool_factory(2));
-  register_kernel("quantized.avg_pool1d", avg_pool_factory(1));
-  register_kernel("quantized.avg_pool2d", avg_pool_factory(2));
-  register_kernel("quantized.adaptive_avg_pool2d", adaptive_avg_pool_factory());
-  register_kernel("quantized.mean", mean_factory());
+  register_int8_kernel("quantized.max_pool1d", max_pool_factory(1));
+  register_int8_kernel("quantized.max_pool2d", max_pool_factory(2));
+  register_int8_kernel("quantized.avg_pool1d", avg_pool_factory(1));
+  register_int8_kernel("quantized.avg_pool2d", avg_pool_factory(2));
+  register_int8_kernel("quantized.adaptive_avg_pool2d", adaptive_avg_pool_factory());
+  register_int8_kernel("quantized.mean", mean_factory(false));
+  register_int8_kernel("quantized.sum", mean_factory(true));
 }
 
 }  // namespace eq

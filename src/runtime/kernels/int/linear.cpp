@@ -211,7 +211,9 @@ void FullyConnected(const FullyConnectedParams& p, const int8_t* input, const in
     FullyConnectedReference(p, input, weights, bias, output);
     return;
   }
-  const Requant rq = make_requant(p.out, p.out_features);
+  OutputRequant out = p.out;
+  out.single_rounding = true;  // TFLite's FULLY_CONNECTED rounds once (int_kernels.h)
+  const Requant rq = make_requant(out, p.out_features);
   const int nt = effective_threads(
       p.threads, static_cast<int64_t>(p.batch) * p.in_features * p.out_features);
   const bool quads = quads_available() && quads_offset_ok(p.input_offset);

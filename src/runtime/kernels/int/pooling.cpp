@@ -2,6 +2,7 @@
 // MaxPool / Mean arithmetic, and the mean-based extensions (any axes, adaptive pool, pooling that
 // changes qparams) sharing MeanHW's multiplier.
 #include <algorithm>
+#include <cmath>
 #include <bit>
 #include <cstdint>
 #include <limits>
@@ -118,8 +119,11 @@ void MeanHW(int batch, int channels, int h, int w, const int8_t* input, float in
   }
 }
 
-void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
-          float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
+namespace {
+// Sums (q - offset) over the reduced dims into one int32 per output, then output[k] = finish(acc, n).
+template <class Finish>
+void reduce_sum(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+                int32_t offset, int8_t* output, Finish finish) {
   // Output strides for every input dim (0 for reduced dims): one pass over the input adds each
   // element to its output's int32 accumulator.
   const size_t r = shape.size();
@@ -138,7 +142,7 @@ void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vec
   std::vector<int64_t> idx(r, 0);
   int64_t o = 0;
   for (int64_t i = 0; i < total; ++i) {
-    acc[static_cast<size_t>(o)] += static_cast<int32_t>(input[i]) - in_zp;
+    acc[static_cast<size_t>(o)] += static_cast<int32_t>(input[i]) - offset;
     for (size_t d = r; d-- > 0;) {  // odometer, keeping the output offset in step
       o += ostride[d];
       if (++idx[d] < shape[d]) break;
@@ -146,8 +150,29 @@ void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vec
       idx[d] = 0;
     }
   }
+  for (int64_t k = 0; k < out_n; ++k) output[k] = finish(acc[static_cast<size_t>(k)], n);
+}
+}  // namespace
+
+void Mean(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+          float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (reduce[d]) n *= shape[d];
   const QuantizedMultiplier m = MeanMultiplier(in_scale, out_scale, n);
-  for (int64_t k = 0; k < out_n; ++k) output[k] = finish_mean(acc[static_cast<size_t>(k)], m, out_zp);
+  reduce_sum(input, shape, reduce, in_zp, output, [&](int32_t acc, int64_t) { return finish_mean(acc, m, out_zp); });
+}
+
+void Sum(const int8_t* input, const std::vector<int64_t>& shape, const std::vector<bool>& reduce,
+         float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, int8_t* output) {
+  // TFLite's int8 SUM (QuantizedMeanOrSum with compute_sum) works in float: the raw sum times
+  // scale = s_in / s_out, plus bias = -zp_in * scale * n, rounded half away from zero.
+  const float scale = in_scale / out_scale;
+  reduce_sum(input, shape, reduce, 0, output, [&](int32_t raw, int64_t n) {
+    const float bias = static_cast<float>(-in_zp) * scale * static_cast<float>(n);
+    const float v = std::round(static_cast<float>(raw) * scale + bias);
+    return static_cast<int8_t>(std::clamp<float>(v + static_cast<float>(out_zp), -128.f, 127.f));
+  });
 }
 
 void AdaptiveAvgPool2D(int batch, int channels, int in_h, int in_w, int out_h, int out_w,

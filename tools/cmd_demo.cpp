@@ -14,6 +14,7 @@
 #include "edgequant/neutron.h"
 #include "edgequant/onnx.h"
 #include "edgequant/quantize.h"
+#include "edgequant/tflite.h"
 #include "edgequant/xnnpack.h"
 #include "json_writer.h"
 #include "progress.h"
@@ -71,13 +72,14 @@ const Command& demo_command() {
       "parameters, the share of compute nodes the backend's partitioner delegates, the batch-1\n"
       "latency measured here and what ran it (this machine has no NPU: Neutron and Ethos-U rows run\n"
       "on edgequant's integer kernels, which compute what the NPU's int8 arithmetic computes; the\n"
-      "XNNPACK row runs its partitions on libxnnpack). -o DIR also writes each QDQ model there.\n"
+      "XNNPACK row runs its partitions on libxnnpack). -o DIR also writes each QDQ model there, and\n"
+      "each static one as a fully-integer .tflite (the file Vela / the Neutron converter take).\n"
       "--json prints one JSON object {model, calibration_images, test_images, rows: [{key, format,\n"
       "runs_on, top1, bytes, delegated, compute_nodes, latency_ms}]}.",
       {{"--model", "", "MODEL.onnx", "the float model (default: the bundled Fashion-MNIST CNN)"},
        {"--calib-size", "", "N", "calibration images (default 500)"},
        {"--limit", "-n", "N", "evaluate only the first N test images (default: all 10,000)"},
-       {"--output", "-o", "DIR", "write the quantized models into DIR"},
+       {"--output", "-o", "DIR", "write the quantized models into DIR (.onnx, and .tflite for the static ones)"},
        threads_option(),
        {"--json", "", "", "print one JSON object instead of the table"}},
   };
@@ -107,6 +109,7 @@ int run_demo(const Args& args) {
   const std::string name = base_name(model_path);
 
   std::vector<Row> rows;
+  std::vector<std::string> written;  // files under -o DIR
   auto evaluate = [&](Row& r, eq::Graph run_graph) {
     eq::Executor exec(std::move(run_graph), opts);
     r.top1 = classify(exec, test, n_test, 64, model_path, r.key).top1_percent();
@@ -122,7 +125,19 @@ int run_demo(const Args& args) {
     }
     progress.finish();
     eq::Graph qdq = eq::convert_pt2e(p);
-    if (!out_dir.empty()) eq::onnx::save(qdq, out_dir + "/" + name.substr(0, name.rfind('.')) + "." + key + ".onnx");
+    if (!out_dir.empty()) {
+      const std::string stem = out_dir + "/" + name.substr(0, name.rfind('.')) + "." + key;
+      eq::onnx::save(qdq, stem + ".onnx");
+      written.push_back(stem + ".onnx");
+      // The deployable file for the NPU toolchains (Vela, Neutron converter) and LiteRT; dynamic
+      // quantization has no fully-integer TFLite form.
+      if (key.find("dynamic") == std::string::npos) {
+        eq::tflite::ExportOptions eo;
+        eo.float_fallback = true;  // a --model with ops TFLite lacks still gets a file (float islands)
+        eq::tflite::save(qdq, stem + ".tflite", eo);
+        written.push_back(stem + ".tflite");
+      }
+    }
     return qdq;
   };
 
@@ -228,6 +243,10 @@ int run_demo(const Args& args) {
   std::printf("\ntop-1 change vs fp32:");
   for (size_t i = 1; i < rows.size(); ++i) std::printf(" %s %+.2f pp%s", rows[i].key.c_str(), rows[i].top1 - fp32_top1, i + 1 < rows.size() ? "," : "\n");
   std::printf("delegated: compute nodes the backend's partitioner places on the accelerator (XNNPACK: on libxnnpack)\n");
+  if (!written.empty()) {
+    std::printf("\nwritten (QDQ ONNX, and fully-integer TFLite for LiteRT / Vela / Neutron):\n");
+    for (const std::string& f : written) std::printf("  %s\n", f.c_str());
+  }
   return 0;
 }
 

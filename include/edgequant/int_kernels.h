@@ -209,6 +209,9 @@ void Requantize(const int8_t* in, int64_t n, float in_scale, int32_t in_zp, floa
 // qparams, int32 accumulators for a float activation) each function says what it does, built
 // from the same fixed-point steps.
 
+// TFLite int8 SUB: ADD's arithmetic with input 2's multiplier negated (TFLite's sub.cc
+// PrepareGeneralSubOp), so `a - b` rounds exactly as TFLite's SUB does. Run with Add / BroadcastAdd.
+AddParams MakeSubParams(float s1, int32_t zp1, float s2, int32_t zp2, float s_out, int32_t zp_out);
 // Numpy-broadcasting ADD / MUL: shapes right-aligned, the output has their broadcast shape. Per
 // element exactly Add / Mul (TFLite's BroadcastAdd6DSlow / BroadcastMul6DSlow).
 void BroadcastAdd(const AddParams& p, const int8_t* a, const std::vector<int64_t>& a_shape,

@@ -23,6 +23,7 @@ int lower_to_integer(Graph& g, const LowerOptions& options) {
       {"aten.matmul.default", lower_matmul},
       {"aten.add.Tensor", lower_add_mul},
       {"aten.mul.Tensor", lower_add_mul},
+      {"aten.sub.Tensor", lower_add_mul},
       {"aten.max_pool1d.default", lower_pool_mean},
       {"aten.max_pool2d.default", lower_pool_mean},
       {"aten.avg_pool1d.default", lower_pool_mean},

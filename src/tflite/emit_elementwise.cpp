@@ -1,4 +1,4 @@
-// quantized.add / mul -> ADD / MUL (broadcasting, fused clamp), quantized.requantize -> QUANTIZE,
+// quantized.add / sub / mul -> ADD / SUB / MUL (broadcasting, fused clamp), quantized.requantize -> QUANTIZE,
 // quantized.softmax -> SOFTMAX, quantized.lookup_table / quantized.unary -> the TFLite builtin of
 // the function (LOGISTIC, TANH, HARD_SWISH, RELU, ABS, EXP, ...) or, for a function TFLite has no
 // integer builtin for, the table itself: GATHER(table, CAST(x) + 128), exact but CPU-only.
@@ -37,7 +37,7 @@ Layout binary_layout(Context& c, const Node& n) {
 }
 
 void emit_add_mul(Context& c, const Node& n) {
-  const bool add = n.op == "quantized.add";
+  const bool add = n.op == "quantized.add", sub = n.op == "quantized.sub";
   const Layout l = binary_layout(c, n);
   // Operands of different ranks broadcast in the IR order (TFLite aligns trailing dims, as numpy).
   const bool same_rank = c.g.value(n.inputs[0]).shape.size() == c.g.value(n.inputs[1]).shape.size();
@@ -49,7 +49,12 @@ void emit_add_mul(Context& c, const Node& n) {
   const int64_t amin = n.attrs.i("act_min", qmin), amax = n.attrs.i("act_max", qmax);
   const std::optional<fb::ActivationFunctionType> act = fused_activation(amin, amax, quant_of(c, out), qmin, qmax);
   const fb::ActivationFunctionType f = act.value_or(fb::ActivationFunctionType::NONE);
-  if (add) {
+  if (sub) {
+    fb::SubOptionsT o;
+    o.fused_activation_function = f;
+    o.pot_scale_int16 = false;
+    c.add_op(fb::BuiltinOperator::SUB, {a, b}, {out}, opts(std::move(o)));
+  } else if (add) {
     fb::AddOptionsT o;
     o.fused_activation_function = f;
     o.pot_scale_int16 = false;  // the general int16 path (TFLite's converter writes false for 16x8)
@@ -183,6 +188,7 @@ void emit_function(Context& c, const Node& n) {
 void register_elementwise_emitters(EmitterTable& t) {
   t["quantized.add"] = emit_add_mul;
   t["quantized.mul"] = emit_add_mul;
+  t["quantized.sub"] = emit_add_mul;
   t["quantized.requantize"] = emit_requantize;
   t["quantized.softmax"] = emit_softmax;
   t["quantized.lookup_table"] = emit_function;

@@ -16,7 +16,7 @@ void register_conv_emitters(EmitterTable& t);         // quantized.conv1d/conv2d
 void register_elementwise_emitters(EmitterTable& t);  // quantized.add/mul/lookup_table/requantize/softmax (emit_elementwise.cpp)
 void register_pool_emitters(EmitterTable& t);         // quantized pools, adaptive pool, mean (emit_pool.cpp)
 void register_movement_emitters(EmitterTable& t);     // reshape family, permute, slice, split, pad, gather, cat, quantized.cat (emit_movement.cpp)
-void register_float_emitters(EmitterTable& t);        // float ops of islands (options.float_fallback) (emit_float.cpp)
+void register_float_emitters(EmitterTable& t);        // float ops of islands (options.float_fallback) (emit_float_*.cpp)
 
 // ---- helpers shared by the emitters (emit_util.cpp) ----
 

@@ -68,7 +68,7 @@ class Driver {
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       if (absorbed_.count(static_cast<int>(i))) continue;
       const Node& n = g_.nodes[i];
-      if (n.op == "quantized_decomposed.choose_qparams.tensor")
+      if (n.op == "quantized_decomposed.choose_qparams.tensor" || n.op.ends_with("_dynamic"))
         c_.fail(n, "dynamic quantization (qparams chosen at run time) has no fully-integer TFLite form; quantize "
                    "with a static config to export TFLite");
       if (computes_in_float(g_, n) && !o_.float_fallback)

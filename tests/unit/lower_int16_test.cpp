@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "float_net.h"
 #include "edgequant/error.h"
 #include "edgequant/ethos_u.h"
 #include "edgequant/executor.h"
@@ -25,37 +26,8 @@ using namespace qdqtest;
 
 const LowerOptions kInt16{true};
 
-// Float graphs built node by node (shapes inferred as we go), as in ethos_u_test.cpp.
-struct Net {
-  Graph g;
-  std::mt19937 rng{5};
-  Net() { register_builtin_op_schemas(); }
-  int input(Shape s) {
-    const int v = g.add_value("x" + std::to_string(g.inputs.size()), DType::f32, std::move(s));
-    g.inputs.push_back(v);
-    return v;
-  }
-  int op(const std::string& o, std::vector<int> ins, Attrs a = {}, const std::string& name = "") {
-    const int k = g.add_node(o, name.empty() ? "/" + o + "_" + std::to_string(g.nodes.size()) : name, std::move(ins), 1,
-                             std::move(a));
-    infer_node(g, g.nodes[static_cast<size_t>(k)]);
-    return g.nodes[static_cast<size_t>(k)].outputs[0];
-  }
-  int weight(Shape s, float scale = 0.3f) {
-    Tensor t(DType::f32, s);
-    std::uniform_real_distribution<float> d(-scale, scale);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-    return g.add_constant(g.unique_value_name("w"), std::move(t));
-  }
-  int conv2d(int x, int64_t cout, int64_t k, int64_t pad, const std::string& name) {
-    const int64_t cin = g.value(x).shape[1];
-    Attrs a;
-    a.set("stride", std::vector<int64_t>{1, 1});
-    a.set("padding", std::vector<int64_t>{pad, pad, pad, pad});
-    a.set("dilation", std::vector<int64_t>{1, 1});
-    a.set("groups", int64_t{1});
-    return op("aten.conv2d.default", {x, weight({cout, cin, k, k}), weight({cout}, 0.1f)}, a, name);
-  }
+struct Net : testnet::FloatNet {
+  Net() : FloatNet(5) {}
 };
 
 Attrs pool_attrs(int64_t k) {
@@ -77,8 +49,8 @@ Tensor random_f32(const Shape& s, uint32_t seed) {
 Graph a16w8_model() {
   Net n;
   const int x = n.input({kBatch, 2, 8, 8});
-  const int r = n.op("aten.relu.default", {n.conv2d(x, 4, 3, 1, "/conv1")}, {}, "/relu");
-  const int a = n.op("aten.add.Tensor", {r, n.conv2d(r, 4, 1, 0, "/conv2")}, {}, "/add");
+  const int r = n.op("aten.relu.default", {n.conv2d(x, 4, 3, 1, 1, 1, "/conv1")}, {}, "/relu");
+  const int a = n.op("aten.add.Tensor", {r, n.conv2d(r, 4, 1, 1, 0, 1, "/conv2")}, {}, "/add");
   const int mp = n.op("aten.max_pool2d.default", {a}, pool_attrs(2), "/maxpool");
   const int ap = n.op("aten.avg_pool2d.default", {mp}, pool_attrs(2), "/avgpool");
   Attrs fl;
@@ -279,8 +251,8 @@ TEST(LowerInt16, Int8LoweringIsUnchangedByTheOption) {
   // A similar model through Ethos-U's int8 config.
   Net n;
   const int x = n.input({kBatch, 2, 8, 8});
-  const int r = n.op("aten.relu.default", {n.conv2d(x, 4, 3, 1, "/conv1")}, {}, "/relu");
-  const int a = n.op("aten.add.Tensor", {r, n.conv2d(r, 4, 1, 0, "/conv2")}, {}, "/add");
+  const int r = n.op("aten.relu.default", {n.conv2d(x, 4, 3, 1, 1, 1, "/conv1")}, {}, "/relu");
+  const int a = n.op("aten.add.Tensor", {r, n.conv2d(r, 4, 1, 1, 0, 1, "/conv2")}, {}, "/add");
   const int mp = n.op("aten.max_pool2d.default", {a}, pool_attrs(2), "/maxpool");
   Attrs fl;
   fl.set("start_dim", int64_t{1});

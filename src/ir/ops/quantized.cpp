@@ -190,6 +190,7 @@ void register_quantized_schemas() {
                       }});
   register_op_schema({"quantized.add", 2, 2, 1, infer_binary});
   register_op_schema({"quantized.mul", 2, 2, 1, infer_binary});
+  register_op_schema({"quantized.sub", 2, 2, 1, infer_binary});
   register_op_schema({"quantized.cat", 1, kMany, 1, infer_cat});
   register_op_schema({"quantized.max_pool1d", 1, 1, 1, [](const InferContext& c) { return infer_unary(c, "aten.max_pool1d.default"); }});
   register_op_schema({"quantized.max_pool2d", 1, 1, 1, [](const InferContext& c) { return infer_unary(c, "aten.max_pool2d.default"); }});

@@ -66,7 +66,9 @@ bool lower_add_mul(Lowerer& L, int n) {
   set_qparams(at, "b", b->qp);
   set_qparams(at, "out", f->out.qp);
   if (!set_act_range(at, *f, L.g)) return false;
-  const std::string op = node.op == "aten.add.Tensor" ? "quantized.add" : "quantized.mul";
+  const std::string op = node.op == "aten.add.Tensor"   ? "quantized.add"
+                         : node.op == "aten.sub.Tensor" ? "quantized.sub"
+                                                        : "quantized.mul";
   L.emit(op, node, {a->q, b->q}, std::move(at), {L.take_over(f->out)});
   if (f->node >= 0) L.done[static_cast<size_t>(f->node)] = 1;
   return true;

@@ -97,6 +97,12 @@ AddParams MakeAddParams(float s1, int32_t zp1, float s2, int32_t zp2, float s_ou
   return p;
 }
 
+AddParams MakeSubParams(float s1, int32_t zp1, float s2, int32_t zp2, float s_out, int32_t zp_out) {
+  AddParams p = MakeAddParams(s1, zp1, s2, zp2, s_out, zp_out);
+  p.input2.multiplier = -p.input2.multiplier;
+  return p;
+}
+
 void Add(const AddParams& p, const int8_t* a, const int8_t* b, int8_t* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = add_one(p, a[i], b[i]);
 }

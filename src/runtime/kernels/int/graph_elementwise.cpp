@@ -1,4 +1,4 @@
-// Kernels of quantized.add / mul (numpy broadcasting, TFLite ADD / MUL arithmetic with the fused
+// Kernels of quantized.add / sub / mul (numpy broadcasting, TFLite ADD / MUL arithmetic with the fused
 // activation's act_min/act_max), quantized.lookup_table and quantized.requantize.
 #include <memory>
 
@@ -17,14 +17,15 @@ void set_act(Params& p, const Attrs& a) {
 }
 
 template <bool kAdd>
-KernelFactory binary_factory() {
-  return [](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
+KernelFactory binary_factory(bool subtract = false) {
+  return [subtract](const KernelCreateInfo& info) -> std::unique_ptr<OpKernel> {
     const Attrs& at = info.node.attrs;
     const qk::QParam a = qk::qparam(at, "a"), b = qk::qparam(at, "b"), o = qk::qparam(at, "out");
     const Shape sa = info.inputs.at(0).shape, sb = info.inputs.at(1).shape;
     const bool same = sa == sb;
     if constexpr (kAdd) {
-      intk::AddParams p = intk::MakeAddParams(a.scale, a.zp, b.scale, b.zp, o.scale, o.zp);
+      intk::AddParams p = subtract ? intk::MakeSubParams(a.scale, a.zp, b.scale, b.zp, o.scale, o.zp)
+                                   : intk::MakeAddParams(a.scale, a.zp, b.scale, b.zp, o.scale, o.zp);
       set_act(p, at);
       return std::make_unique<FunctionKernel>([p, sa, sb, same](KernelContext& ctx) {
         const int8_t* x = ctx.in(0).data<int8_t>();
@@ -52,6 +53,7 @@ KernelFactory binary_factory() {
 void register_quantized_elementwise_kernels() {
   register_int8_kernel("quantized.add", binary_factory<true>());
   register_int8_kernel("quantized.mul", binary_factory<false>());
+  register_int8_kernel("quantized.sub", binary_factory<true>(/*subtract=*/true));
   register_int8_kernel("quantized.lookup_table", stateless([](KernelContext& ctx) {
                     intk::LookupTable(ctx.in(1).data<int8_t>(), ctx.in(0).data<int8_t>(), ctx.in(0).numel(),
                                       ctx.out(0).data<int8_t>());

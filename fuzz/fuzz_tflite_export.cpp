@@ -37,8 +37,10 @@ size_t element_size(fb::TensorType t) {
 // nothing wrote yet (not a constant, not a model input, not an earlier operator's output), a
 // tensor written twice or a constant written at all, a model output nothing writes, a
 // negative dimension, a constant whose data size is not its shape's, a quantization whose
-// scale / zero_point vectors disagree with each other or with the quantized dimension, or a
-// scale that is not positive and finite. Called on a file that verifies. "" when fine.
+// scale / zero_point vectors disagree with each other or with the quantized dimension, a scale
+// that is not positive and finite, an int16 zero point other than 0, or a QUANTIZE output /
+// DEQUANTIZE input without quantization. Called on a file that
+// verifies; "" when fine. Tensors with no elements are exempt from the dataflow rules.
 std::string structure_error(const std::string& bytes) {
   const fb::Model* m = fb::GetModel(bytes.data());
   const fb::SubGraph* sg = m->subgraphs()->Get(0);
@@ -69,6 +71,9 @@ std::string structure_error(const std::string& bytes) {
         return "tensor '" + name + "': scale and zero_point lengths differ";
       for (float s : *q->scale())
         if (!(s > 0.0f) || s != s || s > 3.4e38f) return "tensor '" + name + "': scale " + std::to_string(s);
+      if (t->type() == fb::TensorType::INT16)
+        for (int64_t z : *q->zero_point())
+          if (z != 0) return "int16 tensor '" + name + "': zero point " + std::to_string(z) + " (TFLite needs 0)";
       if (scales > 1) {
         const int qd = q->quantized_dimension();
         if (!t->shape() || qd < 0 || static_cast<size_t>(qd) >= t->shape()->size() ||
@@ -87,6 +92,17 @@ std::string structure_error(const std::string& bytes) {
         for (int32_t i : *op->inputs())
           if (i >= 0 && !ready[static_cast<size_t>(i)] && !empty[static_cast<size_t>(i)])
             return "operator " + std::to_string(k) + " reads tensor " + std::to_string(i) + " before anything writes it";
+      // QUANTIZE writes, and DEQUANTIZE reads, a quantized tensor (LiteRT's Prepare checks).
+      const fb::BuiltinOperator code = m->operator_codes()->Get(op->opcode_index())->builtin_code();
+      const flatbuffers::Vector<int32_t>* qside = code == fb::BuiltinOperator::QUANTIZE     ? op->outputs()
+                                                  : code == fb::BuiltinOperator::DEQUANTIZE ? op->inputs()
+                                                                                            : nullptr;
+      if (qside && qside->size() > 0) {
+        const fb::Tensor* t = sg->tensors()->Get(static_cast<flatbuffers::uoffset_t>(qside->Get(0)));
+        if (!t->quantization() || !t->quantization()->scale() || t->quantization()->scale()->size() == 0)
+          return "operator " + std::to_string(k) + " (" + fb::EnumNameBuiltinOperator(code) +
+                 ") has an unquantized integer side";
+      }
       if (op->outputs())
         for (int32_t o : *op->outputs()) {
           if (ready[static_cast<size_t>(o)] && !empty[static_cast<size_t>(o)])

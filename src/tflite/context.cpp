@@ -1,6 +1,9 @@
 // Context: the tensor/buffer/operator tables of the model being written, and value placement.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "edgequant/error.h"
 #include "edgequant/shape.h"
@@ -13,6 +16,22 @@ constexpr const char* kQuantize = "quantized_decomposed.quantize_per_tensor.defa
 constexpr const char* kDequantize = "quantized_decomposed.dequantize_per_tensor.default";
 
 bool is_int_activation(DType t) { return t == DType::i8 || t == DType::i16; }
+
+// TFLite's kernels divide by the scales and take int16 as symmetric (zero point 0): a model that
+// breaks either loads, then fails in Prepare or computes garbage, so the exporter refuses it.
+// `what` names the value or tensor ("value 'x'").
+void check_quant(const std::string& what, bool int16, const Quant& q) {
+  for (float s : q.scales) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(s));
+    check(std::isfinite(s) && s > 0,
+          "TFLite export: " + what + " has quantization scale " + buf + "; TFLite needs positive, finite scales");
+  }
+  if (int16)
+    for (int64_t z : q.zero_points)
+      check(z == 0, "TFLite export: int16 " + what + " has zero point " + std::to_string(z) +
+                        "; TFLite's int16 (16x8) kernels need zero point 0");
+}
 
 // A scalar constant input of a quantize/dequantize node (scale or zero point).
 std::optional<double> scalar_const(const Graph& g, const Node& n, size_t i) {
@@ -112,6 +131,8 @@ Context::Context(const Graph& graph, const tflite::ExportOptions& opts) : g(grap
       for (int v : n.outputs)
         if (is_int_activation(g.value(v).dtype) && !qparams_.count(v)) qparams_[v] = qparams_.at(n.inputs[0]);
   }
+  // Checked here, before any emitter computes with them (multipliers, activation bounds).
+  for (const auto& [v, q] : qparams_) check_quant("value '" + g.value(v).name + "'", g.value(v).dtype == DType::i16, q);
 }
 
 std::optional<Quant> Context::qparams(int v) const {
@@ -147,6 +168,8 @@ int Context::add_tensor(const std::string& nm, fb::TensorType type, const Shape&
   auto t = std::make_unique<fb::TensorT>();
   bool symbolic = false;
   for (int64_t d : shape) {
+    check(d == kBatch || (d >= 0 && d <= std::numeric_limits<int32_t>::max()),
+          "TFLite export: tensor '" + nm + "' would have dimension " + std::to_string(d) + " (TFLite dims are int32, >= 0)");
     symbolic |= d == kBatch;
     t->shape.push_back(d == kBatch ? 1 : static_cast<int32_t>(d));
   }
@@ -155,7 +178,10 @@ int Context::add_tensor(const std::string& nm, fb::TensorType type, const Shape&
   t->type = type;
   t->buffer = 0;
   t->name = name(nm);
-  if (q) t->quantization = make_quant(*q);
+  if (q) {
+    check_quant("tensor '" + t->name + "'", type == fb::TensorType::INT16, *q);
+    t->quantization = make_quant(*q);
+  }
   sub().tensors.push_back(std::move(t));
   return static_cast<int>(sub().tensors.size()) - 1;
 }
@@ -235,6 +261,8 @@ int Context::new_output(int v, const Layout& layout, const std::string& suffix) 
   if (is_int_activation(val.dtype)) {
     q = qparams(v);
     check(q.has_value(), "TFLite export: integer value '" + val.name + "' has no quantization parameters");
+  } else if (val.dtype == DType::u8) {
+    q = qparams(v);  // a uint8 QDQ pair around a float island: QUANTIZE / DEQUANTIZE need the qparams
   }
   const int t = add_tensor(val.name + suffix, type, apply_layout(val.shape, layout), q ? &*q : nullptr);
   place(v, Placed{t, layout, {}});

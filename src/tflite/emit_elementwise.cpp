@@ -49,6 +49,15 @@ void emit_add_mul(Context& c, const Node& n) {
   const int64_t amin = n.attrs.i("act_min", qmin), amax = n.attrs.i("act_max", qmax);
   const std::optional<fb::ActivationFunctionType> act = fused_activation(amin, amax, quant_of(c, out), qmin, qmax);
   const fb::ActivationFunctionType f = act.value_or(fb::ActivationFunctionType::NONE);
+  if (add || sub) {
+    // LiteRT's integer ADD / SUB rescale the output by 2 max(input scales) / (2^k output scale),
+    // k = 20 (int8) or 15 (int16), and abort (a CHECK, not an error) unless that is below 1.
+    const double twice_max = 2.0 * std::max(quant_of(c, a).scales.at(0), quant_of(c, b).scales.at(0));
+    const double room = std::ldexp(1.0, is_int16(c, out) ? 15 : 20) * quant_of(c, out).scales.at(0);
+    if (!(twice_max < room))
+      c.fail(n, "an input scale more than 2^" + std::string(is_int16(c, out) ? "14" : "19") +
+                    " times the output scale: TFLite's integer ADD / SUB cannot rescale that");
+  }
   if (sub) {
     fb::SubOptionsT o;
     o.fused_activation_function = f;
@@ -143,7 +152,11 @@ void emit_function(Context& c, const Node& n) {
     const int out = c.new_output(n.outputs[0], l);
     c.add_op(op, {x}, {out}, std::move(o));
   };
-  if (fn == "aten.hardswish.default") return simple(B::HARD_SWISH, opts(fb::HardSwishOptionsT{}));
+  if (fn == "aten.hardswish.default") {
+    // LiteRT's HARD_SWISH kernel takes float32, uint8 and int8 only: an int16 one fails at invoke.
+    if (is_int16(c, x)) c.fail(n, "TFLite's HARD_SWISH has no int16 kernel; quantize this hardswish with int8 activations");
+    return simple(B::HARD_SWISH, opts(fb::HardSwishOptionsT{}));
+  }
   if (fn == "aten.relu.default") return simple(B::RELU, {});
   if (fn == "aten.abs.default") return simple(B::ABS, opts(fb::AbsOptionsT{}));
   if (fn == "aten.exp.default") return simple(B::EXP, opts(fb::ExpOptionsT{}));
@@ -162,7 +175,8 @@ void emit_function(Context& c, const Node& n) {
     // output scale: one op for the three bounds they name.
     const double min_val = n.attrs.f("min_val"), max_val = n.attrs.f("max_val");
     if (min_val == 0 && max_val == 6) return simple(B::RELU6, {});
-    if (min_val == -1 && max_val == 1) return simple(B::RELU_N1_TO_1, {});
+    // RELU_N1_TO_1 has no int16 kernel in LiteRT: int16 takes the general path below.
+    if (min_val == -1 && max_val == 1 && !is_int16(c, x)) return simple(B::RELU_N1_TO_1, {});
     if (min_val == 0 && std::isinf(max_val) && max_val > 0) return simple(B::RELU, {});
     // Requantize, then clamp at the bounds quantized in the output scale (quantization is monotonic).
     const std::optional<Quant> oq = c.qparams(n.outputs[0]);

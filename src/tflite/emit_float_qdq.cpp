@@ -14,6 +14,9 @@ void emit_quantize(Context& c, const Node& n) {
   const int y = n.outputs.at(0);
   if (!c.qparams(y))
     c.fail(n, "a quantize whose scale is not a constant (dynamic quantization) has no TFLite QUANTIZE form");
+  const DType d = c.g.value(y).dtype;
+  if (d != DType::i8 && d != DType::u8 && d != DType::i16)
+    c.fail(n, "a quantize to " + std::string(dtype_name(d)) + " has no TFLite QUANTIZE (int8, uint8, int16 only)");
   const Act a = input(c, n.inputs.at(0));
   const int out = c.new_output(y, a.l);
   c.add_op(Op::QUANTIZE, {a.t}, {out}, opts(fb::QuantizeOptionsT{}), true);

@@ -477,6 +477,12 @@ void emit_pad(Context& c, const Node& n) {
   Shape cropped = t;
   for (size_t k = 0; k < rt; ++k)
     if (t[k] != kBatch) cropped[k] = t[k] - crop_b[k] - crop_e[k];
+  // Cropping first needs the crops to fit in the input (ONNX pads first, so a pad on one side may
+  // make room for a larger crop on the other).
+  for (size_t k = 0; k < rt; ++k)
+    if (cropped[k] < 0 && t[k] != kBatch)
+      c.fail(n, "negative pads removing " + std::to_string(crop_b[k] + crop_e[k]) + " from a dim of size " +
+                    std::to_string(t[k]) + " have no TFLite equivalent");
 
   // Check the mode before writing anything.
   for (size_t k = 0; k < rt && mode != "constant"; ++k) {

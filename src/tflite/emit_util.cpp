@@ -13,7 +13,12 @@ std::optional<fb::ActivationFunctionType> fused_activation(int64_t act_min, int6
   const float scale = q.scales.at(0);
   const int64_t zp = q.zero_points.at(0);
   // TFLite's CalculateActivationRangeQuantized: zero_point + round(f / scale), f / scale in float.
-  auto quantize = [&](float f) { return zp + static_cast<int64_t>(std::round(f / scale)); };
+  // Saturated before the cast: f / scale beyond int64 (a tiny scale) does not convert (undefined
+  // behaviour), and any value past the integer range clamps to qmin / qmax below all the same.
+  auto quantize = [&](float f) {
+    const double r = std::clamp<double>(std::round(f / scale), -1e15, 1e15);
+    return zp + static_cast<int64_t>(std::isnan(r) ? 0.0 : r);
+  };
   using A = fb::ActivationFunctionType;
   const struct {
     A fn;

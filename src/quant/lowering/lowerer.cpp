@@ -156,6 +156,7 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
     for (size_t c = 0; c < f.size(); ++c) {
       const float scale = w_scales[w_scales.size() == 1 ? 0 : c] * x_scale;
       const float r = std::nearbyint(static_cast<float>(f[c]) * (1.0f / scale));
+      if (std::isnan(r)) return std::nullopt;  // NaN bias or zero scale: leave the pattern float
       q[c] = static_cast<int64_t>(std::clamp<double>(r, lo, hi));
     }
     return constant(q);
@@ -191,6 +192,7 @@ std::optional<int> Lowerer::bias_input(int v, float x_scale, const std::vector<f
   std::vector<int64_t> requant(real.size());
   for (size_t c = 0; c < real.size(); ++c) {
     const double r = std::nearbyint(static_cast<double>(real[c]) / product(static_cast<int64_t>(c)));  // half to even
+    if (std::isnan(r)) return std::nullopt;  // a NaN bias or bias scale: leave the pattern float
     requant[c] = static_cast<int64_t>(std::clamp<double>(r, lo, hi));
   }
   return constant(requant);

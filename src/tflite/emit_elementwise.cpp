@@ -15,11 +15,6 @@ bool is_int16(const Context& c, int t) { return c.tensor(t).type == fb::TensorTy
 int64_t qmin_of(const Context& c, int t) { return is_int16(c, t) ? -32768 : -128; }
 int64_t qmax_of(const Context& c, int t) { return is_int16(c, t) ? 32767 : 127; }
 
-Quant quant_of(const Context& c, int t) {
-  const fb::TensorT& x = c.tensor(t);
-  return Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
-}
-
 template <class Options>
 fb::BuiltinOptionsUnion opts(Options o) {
   fb::BuiltinOptionsUnion u;
@@ -89,14 +84,7 @@ void emit_fixed_output(Context& c, const Node& n, int x, const Layout& l, fb::Bu
                        fb::BuiltinOptionsUnion options, float scale8, int64_t zp8, float scale16) {
   const int out = c.new_output(n.outputs[0], l);
   const Quant fixed = is_int16(c, out) ? per_tensor(scale16, 0) : per_tensor(scale8, zp8);
-  const Quant want = quant_of(c, out);
-  if (want == fixed) {
-    c.add_op(op, {x}, {out}, std::move(options));
-    return;
-  }
-  const int tmp = c.like(out, c.tensor(out).name + "_fixed", &fixed);
-  c.add_op(op, {x}, {tmp}, std::move(options));
-  requantize(c, tmp, want, out);
+  op_into_output(c, op, {x}, out, fixed, std::move(options), "_fixed");
 }
 
 void emit_softmax(Context& c, const Node& n) {

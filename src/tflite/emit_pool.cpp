@@ -9,24 +9,12 @@
 namespace eq::tflite_export {
 namespace {
 
-Quant quant_of(const Context& c, int t) {
-  const fb::TensorT& x = c.tensor(t);
-  return Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
-}
-
 // Writes `op` from x into the node's output; TFLite's integer pools need equal input and output
 // qparams, so when the node's differ the pool writes x's qparams and a QUANTIZE follows.
 void pool_into_output(Context& c, const Node& n, int x, const Layout& l, fb::BuiltinOperator op,
                       fb::BuiltinOptionsUnion options) {
   const int out = c.new_output(n.outputs[0], l);
-  const Quant xq = quant_of(c, x), oq = quant_of(c, out);
-  if (xq == oq) {
-    c.add_op(op, {x}, {out}, std::move(options));
-    return;
-  }
-  const int tmp = c.like(out, c.tensor(out).name + "_pooled", &xq);
-  c.add_op(op, {x}, {tmp}, std::move(options));
-  requantize(c, tmp, oq, out);
+  op_into_output(c, op, {x}, out, quant_of(c, x), std::move(options), "_pooled");
 }
 
 fb::BuiltinOptionsUnion pool_options(fb::Padding pad, int64_t sh, int64_t sw, int64_t kh, int64_t kw) {

@@ -133,6 +133,24 @@ int pad_tensor(Context& c, int t, const std::vector<std::pair<int64_t, int64_t>>
   return out;
 }
 
+Quant quant_of(const Context& c, int t) {
+  const fb::TensorT& x = c.tensor(t);
+  check(x.quantization && !x.quantization->scale.empty(), "internal: TFLite tensor '" + x.name + "' is not quantized");
+  return Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
+}
+
+void op_into_output(Context& c, fb::BuiltinOperator op, std::vector<int> inputs, int out, const Quant& op_quant,
+                    fb::BuiltinOptionsUnion options, const std::string& temp_suffix) {
+  const Quant want = quant_of(c, out);
+  if (want == op_quant) {
+    c.add_op(op, std::move(inputs), {out}, std::move(options));
+    return;
+  }
+  const int tmp = c.like(out, c.tensor(out).name + temp_suffix, &op_quant);
+  c.add_op(op, std::move(inputs), {tmp}, std::move(options));
+  requantize(c, tmp, want, out);
+}
+
 int requantize(Context& c, int t, const Quant& q, int out) {
   if (out < 0) out = c.like(t, c.tensor(t).name + "_requantized", &q);
   fb::BuiltinOptionsUnion u;

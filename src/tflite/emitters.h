@@ -46,6 +46,15 @@ std::optional<fb::Padding> tflite_padding(const std::vector<int64_t>& in, const 
 int pad_tensor(Context& c, int t, const std::vector<std::pair<int64_t, int64_t>>& pads_per_dim,
                std::optional<int64_t> fill = std::nullopt);
 
+// The quantization of a (per-tensor or per-channel) quantized tensor.
+Quant quant_of(const Context& c, int t);
+
+// `op` writing tensor `out` when its own output must carry quantization `op_quant` (TFLite's fixed
+// output scales, pools that keep the input's): straight into `out` when that is `out`'s, else into
+// a temporary with `op_quant` and a QUANTIZE into `out` (a second rounding).
+void op_into_output(Context& c, fb::BuiltinOperator op, std::vector<int> inputs, int out, const Quant& op_quant,
+                    fb::BuiltinOptionsUnion options, const std::string& temp_suffix);
+
 // A QUANTIZE (requantize) of tensor `t` to quantization `q`, into a new tensor (or into `out`
 // when given). Returns the output tensor.
 int requantize(Context& c, int t, const Quant& q, int out = -1);

@@ -211,6 +211,23 @@ int Context::const_i32_2d(const std::string& nm, const std::vector<int32_t>& v, 
   return add_constant(nm, fb::TensorType::INT32, {rows, cols}, v.data(), v.size() * sizeof(int32_t));
 }
 
+std::optional<Quant> Context::tensor_quant(int t) const {
+  const auto& q = tensor(t).quantization;
+  if (!q || q->scale.empty()) return std::nullopt;
+  return Quant{q->scale, q->zero_point, q->quantized_dimension};
+}
+
+void Context::add_reshape(int from, int to, bool float_op) {
+  std::vector<int32_t> dims;
+  for (int64_t d : tensor_shape(to)) dims.push_back(d == kBatch ? -1 : static_cast<int32_t>(d));
+  const int shape_t = const_i32(tensor(to).name + "_shape", dims);
+  fb::ReshapeOptionsT o;
+  o.new_shape = dims;
+  fb::BuiltinOptionsUnion u;
+  u.Set(std::move(o));
+  add_op(fb::BuiltinOperator::RESHAPE, {from, shape_t}, {to}, std::move(u), float_op);
+}
+
 Shape Context::tensor_shape(int t) const {
   const fb::TensorT& x = tensor(t);
   Shape s(x.shape.begin(), x.shape.end());
@@ -327,22 +344,12 @@ int Context::in_layout(int v, const Layout& target) {
     layout_cache_[key] = t;
     return t;
   }
-  const std::unique_ptr<fb::QuantizationParametersT>& srcq = tensor(p.tensor).quantization;
-  std::optional<Quant> q;
-  if (srcq) q = Quant{srcq->scale, srcq->zero_point, srcq->quantized_dimension};
+  const std::optional<Quant> q = tensor_quant(p.tensor);
   const Quant* qp = q ? &*q : nullptr;
 
   auto reshape = [&](int from, const Layout& to) {
-    const Shape s = apply_layout(val.shape, to);
-    const int out = add_tensor(val.name + "_reshaped", tensor(from).type, s, qp);
-    std::vector<int32_t> dims;
-    for (int64_t d : s) dims.push_back(d == kBatch ? -1 : static_cast<int32_t>(d));
-    const int shape_t = const_i32(val.name + "_shape", dims);
-    fb::ReshapeOptionsT o;
-    o.new_shape = dims;
-    fb::BuiltinOptionsUnion u;
-    u.Set(std::move(o));
-    add_op(fb::BuiltinOperator::RESHAPE, {from, shape_t}, {out}, std::move(u));
+    const int out = add_tensor(val.name + "_reshaped", tensor(from).type, apply_layout(val.shape, to), qp);
+    add_reshape(from, out);
     return out;
   };
 

@@ -9,13 +9,6 @@
 namespace eq::tflite_export {
 namespace {
 
-struct IntRange {
-  int64_t lo, hi;
-};
-IntRange range_of(fb::TensorType t) {
-  return t == fb::TensorType::INT16 ? IntRange{-32768, 32767} : IntRange{-128, 127};
-}
-
 Quant weight_quant(const Node& n, int64_t channels, int axis) {
   const std::vector<double> ws = n.attrs.floats("w_scales");
   Quant q;
@@ -56,9 +49,8 @@ int bias_tensor(Context& c, const Node& n, int64_t channels, fb::TensorType act_
 std::pair<int, fb::ActivationFunctionType> clamped_output(Context& c, const Node& n, int v, const Layout& layout,
                                                           std::vector<int>& post) {
   const int t = c.new_output(v, layout);
-  const fb::TensorT& x = c.tensor(t);
-  const IntRange r = range_of(x.type);
-  const Quant q{x.quantization->scale, x.quantization->zero_point, 0};
+  const IntRange r = int_range(c.tensor(t).type);
+  const Quant q = quant_of(c, t);
   const int64_t lo = n.attrs.i("act_min", r.lo), hi = n.attrs.i("act_max", r.hi);
   if (const auto f = fused_activation(lo, hi, q, r.lo, r.hi)) return {t, *f};
   post = {static_cast<int>(lo), static_cast<int>(hi)};
@@ -68,7 +60,7 @@ std::pair<int, fb::ActivationFunctionType> clamped_output(Context& c, const Node
 // Applies a clamp recorded by clamped_output after the op was added.
 void finish_clamp(Context& c, int v, int t, const Layout& layout, const std::vector<int>& post) {
   if (post.empty()) return;
-  const IntRange r = range_of(c.tensor(t).type);
+  const IntRange r = int_range(c.tensor(t).type);
   const int out = clamp_tensor(c, t, post[0], post[1], r.lo, r.hi);
   c.place(v, Placed{out, layout, {}});
 }

@@ -12,8 +12,8 @@ namespace eq::tflite_export {
 namespace {
 
 bool is_int16(const Context& c, int t) { return c.tensor(t).type == fb::TensorType::INT16; }
-int64_t qmin_of(const Context& c, int t) { return is_int16(c, t) ? -32768 : -128; }
-int64_t qmax_of(const Context& c, int t) { return is_int16(c, t) ? 32767 : 127; }
+int64_t qmin_of(const Context& c, int t) { return int_range(c.tensor(t).type).lo; }
+int64_t qmax_of(const Context& c, int t) { return int_range(c.tensor(t).type).hi; }
 
 template <class Options>
 fb::BuiltinOptionsUnion opts(Options o) {

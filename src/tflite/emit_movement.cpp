@@ -29,18 +29,6 @@ fb::BuiltinOptionsUnion options(T o) {
 // Movement on f32 (float islands) is counted with the float operators: it runs on the CPU.
 bool is_f32(const Context& c, int v) { return c.g.value(v).dtype == DType::f32; }
 
-std::optional<Quant> tensor_quant(const Context& c, int t) {
-  const auto& q = c.tensor(t).quantization;
-  if (!q || q->scale.empty()) return std::nullopt;
-  return Quant{q->scale, q->zero_point, q->quantized_dimension};
-}
-
-std::vector<int32_t> i32_dims(const Shape& s) {
-  std::vector<int32_t> d;
-  for (int64_t x : s) d.push_back(x == kBatch ? -1 : static_cast<int32_t>(x));
-  return d;
-}
-
 int axis_attr(const Node& n, int64_t rank) {
   return normalize_axis(n.attrs.i("dim", 0), rank, n.describe() + ": attribute 'dim'");
 }
@@ -49,7 +37,7 @@ int axis_attr(const Node& n, int64_t rank) {
 // 16x8 scheme's symmetric activations.
 void require_symmetric_int16(const Context& c, const Node& n, int t, const std::string& builtin) {
   if (c.tensor(t).type != fb::TensorType::INT16) return;
-  const std::optional<Quant> q = tensor_quant(c, t);
+  const std::optional<Quant> q = c.tensor_quant(t);
   if (q && !q->zero_points.empty() && q->zero_points[0] != 0)
     c.fail(n, "int16 with zero point " + std::to_string(q->zero_points[0]) + ": TFLite's int16 " + builtin +
                   " takes only zero point 0 (symmetric int16 activations)");
@@ -60,14 +48,6 @@ Placed source(Context& c, int v) {
   Placed p = c.placed(v);
   if (p.column_perm.empty()) return p;
   return Placed{c.canonical(v), identity_layout(c.g.value(v).shape.size()), {}};
-}
-
-void reshape_op(Context& c, int from, int to, bool f32) {
-  const std::vector<int32_t> dims = i32_dims(c.tensor_shape(to));
-  const int shape_t = c.const_i32(c.tensor(to).name + "_shape", dims);
-  fb::ReshapeOptionsT o;
-  o.new_shape = dims;
-  c.add_op(fb::BuiltinOperator::RESHAPE, {from, shape_t}, {to}, options(std::move(o)), f32);
 }
 
 // STRIDED_SLICE of `from` into `to`; a symbolic (batch) dim is taken whole through the masks.
@@ -246,18 +226,18 @@ void emit_reshape(Context& c, const Node& n) {
     return;
   }
   if (const auto l = carried_layout(in, p.src, out)) {
-    reshape_op(c, p.tensor, c.new_output(y, *l), f32);
+    c.add_reshape(p.tensor, c.new_output(y, *l), f32);
     return;
   }
   if (c.only_read_by(y, {"quantized.linear"})) {
     if (const auto cols = fc_columns(in, p.src, out)) {
       const int t = c.new_output(y, identity_layout(2));
-      reshape_op(c, p.tensor, t, f32);
+      c.add_reshape(p.tensor, t, f32);
       c.place(y, Placed{t, identity_layout(2), *cols});
       return;
     }
   }
-  reshape_op(c, c.canonical(x), c.new_output(y, identity_layout(out.size())), f32);
+  c.add_reshape(c.canonical(x), c.new_output(y, identity_layout(out.size())), f32);
 }
 
 // ---- permute: a relabelled layout, no operator -----------------------------------------------
@@ -386,12 +366,12 @@ void emit_cat(Context& c, const Node& n) {
     c.fail(n, "attributes 'scales' / 'zero_points' need one entry per input");
   const int yt = c.new_output(y, l);
   require_symmetric_int16(c, n, yt, "CONCATENATION");
-  const std::optional<Quant> out_q = tensor_quant(c, yt);
+  const std::optional<Quant> out_q = c.tensor_quant(yt);
   std::vector<int> ins;
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     int t = c.in_layout(n.inputs[i], l);
     if (out_q) {
-      const std::optional<Quant> tq = tensor_quant(c, t);
+      const std::optional<Quant> tq = c.tensor_quant(t);
       bool differs = !tq || !(*tq == *out_q);
       if (qcat) differs = differs || !(per_tensor(static_cast<float>(scales[i]), zps[i]) == *out_q);
       if (differs) t = requantize(c, t, *out_q);
@@ -498,7 +478,7 @@ void emit_pad(Context& c, const Node& n) {
 
   const int yt = c.new_output(y, p.src);
   const fb::TensorType type = c.tensor(yt).type;
-  const std::optional<Quant> q = tensor_quant(c, yt);
+  const std::optional<Quant> q = c.tensor_quant(yt);
   if (pad && mode != "constant") require_symmetric_int16(c, n, yt, "MIRROR_PAD");
   int cur = p.tensor;
   if (crop || !pad) {

@@ -55,7 +55,7 @@ void emit_pool(Context& c, const Node& n, bool one_d, bool max) {
     auto end_pad = [](int64_t in, int64_t kk, int64_t st, Pad1d pd, int64_t out) {
       return std::max<int64_t>(pd.end, (out - 1) * st + kk - in - pd.begin);
     };
-    const int64_t qmin = c.tensor(x).type == fb::TensorType::INT16 ? -32768 : -128;
+    const int64_t qmin = int_range(c.tensor(x).type).lo;
     xin = pad_tensor(c, x, {{0, 0}, {ph.begin, end_pad(in_h, kh, sh, ph, out_h)}, {pw.begin, end_pad(in_w, kw, sw, pw, out_w)}, {0, 0}},
                      qmin);
     mode = fb::Padding::VALID;

@@ -36,10 +36,8 @@ std::optional<fb::ActivationFunctionType> fused_activation(int64_t act_min, int6
 
 namespace {
 int scalar_like(Context& c, int t, int64_t value, const std::string& nm) {
-  const fb::TensorT& x = c.tensor(t);
-  const Quant q{x.quantization ? x.quantization->scale : std::vector<float>{},
-                x.quantization ? x.quantization->zero_point : std::vector<int64_t>{}, 0};
-  const fb::TensorType type = x.type;
+  const Quant q = quant_of(c, t);
+  const fb::TensorType type = c.tensor(t).type;
   if (type == fb::TensorType::INT16) {
     const int16_t v = static_cast<int16_t>(value);
     return c.add_constant(nm, type, {1}, &v, sizeof v, &q);
@@ -52,28 +50,18 @@ int scalar_like(Context& c, int t, int64_t value, const std::string& nm) {
 
 int clamp_tensor(Context& c, int t, int64_t lo, int64_t hi, int64_t qmin, int64_t qmax) {
   const std::string base = c.tensor(t).name;
-  const fb::TensorT& x = c.tensor(t);
-  const Quant q{x.quantization->scale, x.quantization->zero_point, 0};
-  if (lo > qmin) {
-    const int k = scalar_like(c, t, lo, base + "_min");
-    const int out = c.like(t, base + "_max", &q);
-    c.add_op(fb::BuiltinOperator::MAXIMUM, {t, k}, {out}, [] {
-      fb::BuiltinOptionsUnion u;
-      u.Set(fb::MaximumMinimumOptionsT{});
-      return u;
-    }());
+  const Quant q = quant_of(c, t);
+  // MAXIMUM with the lower bound, then MINIMUM with the upper one, each only when it clips.
+  auto bound = [&](fb::BuiltinOperator op, int64_t value, const std::string& value_name, const std::string& out_name) {
+    const int k = scalar_like(c, t, value, base + value_name);
+    const int out = c.like(t, base + out_name, &q);
+    fb::BuiltinOptionsUnion u;
+    u.Set(fb::MaximumMinimumOptionsT{});
+    c.add_op(op, {t, k}, {out}, std::move(u));
     t = out;
-  }
-  if (hi < qmax) {
-    const int k = scalar_like(c, t, hi, base + "_maxval");
-    const int out = c.like(t, base + "_min", &q);
-    c.add_op(fb::BuiltinOperator::MINIMUM, {t, k}, {out}, [] {
-      fb::BuiltinOptionsUnion u;
-      u.Set(fb::MaximumMinimumOptionsT{});
-      return u;
-    }());
-    t = out;
-  }
+  };
+  if (lo > qmin) bound(fb::BuiltinOperator::MAXIMUM, lo, "_min", "_max");
+  if (hi < qmax) bound(fb::BuiltinOperator::MINIMUM, hi, "_maxval", "_min");
   return t;
 }
 
@@ -102,12 +90,9 @@ int pad_tensor(Context& c, int t, const std::vector<std::pair<int64_t, int64_t>>
     p.push_back(static_cast<int32_t>(pads[i].second));
     if (s[i] != kBatch) s[i] += pads[i].first + pads[i].second;
   }
-  const fb::TensorT& x = c.tensor(t);
-  std::optional<Quant> q;
-  if (x.quantization && !x.quantization->scale.empty())
-    q = Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
-  const std::string base = x.name;
-  const fb::TensorType type = x.type;
+  const std::optional<Quant> q = c.tensor_quant(t);
+  const std::string base = c.tensor(t).name;
+  const fb::TensorType type = c.tensor(t).type;
   const int paddings = c.const_i32_2d(base + "_paddings", p, static_cast<int64_t>(pads.size()), 2);
   const int out = c.add_tensor(base + "_padded", type, s, q ? &*q : nullptr);
   if (!fill) {
@@ -133,10 +118,14 @@ int pad_tensor(Context& c, int t, const std::vector<std::pair<int64_t, int64_t>>
   return out;
 }
 
+IntRange int_range(fb::TensorType t) {
+  return t == fb::TensorType::INT16 ? IntRange{-32768, 32767} : IntRange{-128, 127};
+}
+
 Quant quant_of(const Context& c, int t) {
-  const fb::TensorT& x = c.tensor(t);
-  check(x.quantization && !x.quantization->scale.empty(), "internal: TFLite tensor '" + x.name + "' is not quantized");
-  return Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
+  const std::optional<Quant> q = c.tensor_quant(t);
+  check(q.has_value(), "internal: TFLite tensor '" + c.tensor(t).name + "' is not quantized");
+  return *q;
 }
 
 void op_into_output(Context& c, fb::BuiltinOperator op, std::vector<int> inputs, int out, const Quant& op_quant,

@@ -46,6 +46,12 @@ std::optional<fb::Padding> tflite_padding(const std::vector<int64_t>& in, const 
 int pad_tensor(Context& c, int t, const std::vector<std::pair<int64_t, int64_t>>& pads_per_dim,
                std::optional<int64_t> fill = std::nullopt);
 
+// The value range of an int8 / int16 activation tensor type ([-128, 127] / [-32768, 32767]).
+struct IntRange {
+  int64_t lo, hi;
+};
+IntRange int_range(fb::TensorType t);
+
 // The quantization of a (per-tensor or per-channel) quantized tensor.
 Quant quant_of(const Context& c, int t);
 

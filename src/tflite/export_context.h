@@ -77,11 +77,15 @@ class Context {
   const fb::TensorT& tensor(int t) const { return *model.subgraphs[0]->tensors.at(static_cast<size_t>(t)); }
   fb::TensorT& tensor(int t) { return *model.subgraphs[0]->tensors.at(static_cast<size_t>(t)); }
   Shape tensor_shape(int t) const;  // with kBatch where the signature has -1
+  // Tensor t's quantization, nullopt for an unquantized tensor.
+  std::optional<Quant> tensor_quant(int t) const;
 
   // ---- operators ----
   // `float_op`: counts the operator as float compute in the report (islands).
   void add_op(fb::BuiltinOperator op, std::vector<int> inputs, std::vector<int> outputs,
               fb::BuiltinOptionsUnion options = {}, bool float_op = false);
+  // RESHAPE of tensor `from` into tensor `to` (new_shape: `to`'s shape, -1 for the batch).
+  void add_reshape(int from, int to, bool float_op = false);
 
   // ---- values ----
   bool is_placed(int v) const { return placed_.count(v) != 0; }

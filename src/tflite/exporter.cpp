@@ -168,20 +168,9 @@ class Driver {
   // A copy of tensor t (RESHAPE to its own shape) under a new name: one tensor cannot be two of
   // the model's inputs/outputs.
   int copy_of(int t, const std::string& nm) {
-    const fb::TensorT& x = c_.tensor(t);
-    std::optional<ex::Quant> q;
-    if (x.quantization && !x.quantization->scale.empty())
-      q = ex::Quant{x.quantization->scale, x.quantization->zero_point, x.quantization->quantized_dimension};
-    const Shape s = c_.tensor_shape(t);
-    const int out = c_.add_tensor(nm, x.type, s, q ? &*q : nullptr);
-    std::vector<int32_t> dims;
-    for (int64_t d : s) dims.push_back(d == kBatch ? -1 : static_cast<int32_t>(d));
-    const int shape_t = c_.const_i32(nm + "_shape", dims);
-    fb::ReshapeOptionsT ro;
-    ro.new_shape = dims;
-    fb::BuiltinOptionsUnion u;
-    u.Set(std::move(ro));
-    c_.add_op(fb::BuiltinOperator::RESHAPE, {t, shape_t}, {out}, std::move(u));
+    const std::optional<ex::Quant> q = c_.tensor_quant(t);
+    const int out = c_.like(t, nm, q ? &*q : nullptr);
+    c_.add_reshape(t, out);
     return out;
   }
 

@@ -261,6 +261,41 @@ TEST(IntConvFast, VectorRequantMatchesScalar) {
   EXPECT_FALSE(detail::make_requant(o, 1).rows[0].vec);
 }
 
+// The single-rounding epilogue (FULLY_CONNECTED) against its scalar helper, every shift.
+TEST(IntConvFast, VectorSingleRoundingMatchesScalar) {
+  std::mt19937 g(11);
+  const std::vector<int32_t> edge_x = {0, 1, -1, 2, -2, 3, -3, kMax, kMin, kMax - 1, kMin + 1,
+                                       1 << 30, -(1 << 30), 12345, -12345, 255 * 128 * 9, -255 * 128 * 9};
+  std::vector<int32_t> ms = {0, 1, 1 << 30, (1 << 30) + 1, kMax, kMax - 1, 1398274032, -1, kMin};
+  for (int i = 0; i < 100; ++i) ms.push_back(rnd(g, 1 << 30, kMax));
+  int64_t checked = 0;
+  for (int32_t m : ms) {
+    for (int shift = -31; shift <= 30; ++shift) {
+      QuantizedMultiplier qm{m, shift};
+      OutputRequant o;
+      o.multipliers = &qm;
+      o.single_rounding = true;
+      const detail::Requant rq = detail::make_requant(o, 1);
+      const detail::RowQ& q = rq.rows[0];
+      ASSERT_TRUE(q.vec);
+      std::vector<int32_t> xs = edge_x;
+      for (int i = 0; i < 16; ++i) xs.push_back(static_cast<int32_t>(g()));
+      while (xs.size() % 8) xs.push_back(rnd(g, -1000, 1000));
+      for (size_t i = 0; i < xs.size(); i += 8) {
+        alignas(32) int32_t out[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out),
+                           detail::mbqm8_single(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&xs[i])), q));
+        for (int j = 0; j < 8; ++j) {
+          ASSERT_EQ(out[j], MultiplyByQuantizedMultiplierSingleRounding(xs[i + j], m, shift))
+              << "x " << xs[i + j] << " m " << m << " shift " << shift;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000);
+}
+
 // The micro kernel on every ISA and operand format against plain int32 sums: pairs with int8-range
 // A and B over the whole int16 range (the activations plus input_offset are bounded by 32767 in
 // magnitude); quads with int8 A and uint8 B, extremes included.

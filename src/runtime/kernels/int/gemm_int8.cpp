@@ -42,11 +42,11 @@ Requant make_requant(const OutputRequant& o, int channels) {
     q.shift = m.shift;
     q.left = m.shift > 0 ? m.shift : 0;
     q.right = m.shift > 0 ? 0 : -m.shift;
-    // Outside this domain the scalar helper decides (it asserts on shifts the reference rejects).
-    // The vector epilogue is the double-rounding one; single rounding (FC) stays scalar: its cost
-    // is one multiply per output against in_features multiply-adds.
-    q.vec = !o.single_rounding && m.multiplier != std::numeric_limits<int32_t>::min() && q.left <= 31 &&
-            q.right <= 31;
+    // Outside this domain the scalar helpers decide (they assert on shifts the reference
+    // rejects). Single rounding (FC) needs shift in [-31, 30]; double rounding excludes the one
+    // SRDHM overflow.
+    q.vec = o.single_rounding ? m.shift >= -31 && m.shift <= 30
+                              : m.multiplier != std::numeric_limits<int32_t>::min() && q.left <= 31 && q.right <= 31;
     if (q.vec) {
       q.mask = static_cast<int32_t>((int64_t{1} << q.right) - 1);
       q.half = q.mask >> 1;

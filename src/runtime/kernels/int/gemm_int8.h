@@ -90,7 +90,7 @@ struct Requant {
   std::vector<RowQ> rows;  // one per output channel
   int32_t output_offset = 0, act_min = -128, act_max = 127;
   bool vec_clamp = true;  // [act_min, act_max] within int8: packs saturation is then exact
-  bool single_rounding = false;  // FullyConnected: requantized by the scalar single-rounding helper
+  bool single_rounding = false;  // FullyConnected: TFLite's FC rounds once (mbqm8_single)
 };
 
 Requant make_requant(const OutputRequant& o, int channels);
@@ -126,8 +126,25 @@ inline __m256i mbqm8(__m256i x, const RowQ& q) {
   return _mm256_sub_epi32(sh, _mm256_cmpgt_epi32(rem, thr));
 }
 
+// MultiplyByQuantizedMultiplierSingleRounding on 8 lanes, bit-exact: the int64 products
+// x * m (|.| < 2^62) plus 2^(ts-1), shifted right arithmetically by ts = 31 - shift (1..62). AVX2
+// has no 64-bit arithmetic shift: flip the sign bit (+2^63), shift logically, subtract 2^(63-ts).
+// The low 32 bits of each lane are the result (the scalar helper's int32 cast).
+inline __m256i mbqm8_single(__m256i x, const RowQ& q) {
+  const int ts = 31 - q.shift;
+  const __m256i m = _mm256_set1_epi32(q.multiplier);
+  const __m256i add = _mm256_set1_epi64x(static_cast<int64_t>((uint64_t{1} << 63) + (uint64_t{1} << (ts - 1))));
+  const __m256i sub = _mm256_set1_epi64x(int64_t{1} << (63 - ts));
+  const __m128i count = _mm_cvtsi32_si128(ts);
+  auto shift = [&](__m256i p) { return _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(p, add), count), sub); };
+  const __m256i even = shift(_mm256_mul_epi32(x, m));
+  const __m256i odd = shift(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), m));
+  return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+
 inline __m256i finish8(const Requant& r, const RowQ& q, __m256i acc) {
-  __m256i v = _mm256_add_epi32(mbqm8(acc, q), _mm256_set1_epi32(r.output_offset));
+  const __m256i scaled = r.single_rounding ? mbqm8_single(acc, q) : mbqm8(acc, q);
+  __m256i v = _mm256_add_epi32(scaled, _mm256_set1_epi32(r.output_offset));
   v = _mm256_max_epi32(v, _mm256_set1_epi32(r.act_min));
   return _mm256_min_epi32(v, _mm256_set1_epi32(r.act_max));
 }
